@@ -1,0 +1,246 @@
+"""Reverse mode: record a tape, then sweep it backwards applying VJP rules.
+
+The tape is the lecture's linear ordering of the computational graph: one `Node` per
+primitive application, in evaluation order, the inputs first. The backward sweep is an
+explicit loop over the tape (no recursion, so long chains have no depth limit).
+
+Adjoint bookkeeping follows the cost model: the seed and zero initialisation are free, the
+first contribution to an adjoint element is an assignment (free), every further contribution
+costs one add per element. Cotangents of indexing arrive as `IndexedCotangent` and are
+scattered into a dense buffer in place, so reading scalars out of an n-vector costs O(1) per
+read in the backward pass. When adjoints are themselves traced (forward over reverse), the
+accumulation is done with the ``add`` and ``scatter`` primitives so that it is differentiated
+too; there an indexed contribution is charged as a dense add of the same size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import cost as _cost
+from .core import Trace, Tracer, bind, new_level, shape_of
+from .errors import ShapeError
+from .primitives import IndexedCotangent, add, scatter
+
+__all__ = ["Node", "ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"]
+
+
+class Node:
+    """One primitive application on the tape (``prim`` is None for an input)."""
+
+    __slots__ = ("prim", "params", "args", "parents", "needs", "out")
+
+    def __init__(self, prim, params, args, parents, needs, out):
+        self.prim = prim
+        self.params = params
+        self.args = args          # argument values one level down (constants included)
+        self.parents = parents    # tape index of each argument, -1 for a constant
+        self.needs = needs        # which arguments want a cotangent
+        self.out = out
+
+    @property
+    def is_input(self) -> bool:
+        return self.prim is None
+
+
+class ReverseTracer(Tracer):
+    """A value recorded on a tape, with the index of the node that produced it."""
+
+    __slots__ = ("value", "node")
+
+    def __init__(self, trace: "ReverseTrace", value, node: int):
+        self._trace = trace
+        self.value = value
+        self.node = node
+
+    @property
+    def primal(self):
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"ReverseTracer(t{self.node + 1}, value={self.value!r})"
+
+
+class ReverseTrace(Trace):
+    """The recording interpretation: evaluates one level down and appends to the tape."""
+
+    __slots__ = ("tape",)
+
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.tape: list[Node] = []
+
+    def new_input(self, value) -> ReverseTracer:
+        self.tape.append(Node(None, {}, (), (), (), value))
+        return ReverseTracer(self, value, len(self.tape) - 1)
+
+    def process(self, prim, args, params):
+        values, parents, needs = [], [], []
+        for a in args:
+            if isinstance(a, ReverseTracer) and a._trace is self:
+                values.append(a.value)
+                parents.append(a.node)
+                needs.append(True)
+            else:
+                values.append(a)
+                parents.append(-1)
+                needs.append(False)
+        out = bind(prim, *values, **params)
+        if not prim.differentiable:
+            return out
+        tape = self.tape
+        tape.append(Node(prim, params, tuple(values), tuple(parents), tuple(needs), out))
+        return ReverseTracer(self, out, len(tape) - 1)
+
+
+def record(f, leaves: list, rebuild):
+    """Run ``f(rebuild(leaves))`` on a fresh tape.
+
+    Returns ``(tape, input_nodes, output)`` where ``output`` is the output's tape index,
+    or None if the output does not depend on the inputs, and the output value.
+    """
+    with new_level(ReverseTrace) as trace:
+        boxed = [trace.new_input(leaf) for leaf in leaves]
+        out = f(rebuild(boxed))
+    inputs = [b.node for b in boxed]
+    if isinstance(out, ReverseTracer) and out._trace is trace:
+        return trace.tape, inputs, out.node, out.value
+    return trace.tape, inputs, None, out
+
+
+class _IndexAccumulator:
+    """A dense adjoint buffer that indexed cotangents are scattered into, in place.
+
+    ``touched`` marks the elements that have received a contribution (None: all of them),
+    so that only repeated contributions are charged as adds.
+    """
+
+    __slots__ = ("buffer", "touched")
+
+    def __init__(self, buffer: np.ndarray, touched):
+        self.buffer = buffer
+        self.touched = touched
+
+    @classmethod
+    def from_indexed(cls, c: IndexedCotangent) -> "_IndexAccumulator":
+        buffer = np.zeros(c.shape, dtype=np.result_type(c.value, float))   # free: zero init
+        acc = cls(buffer, np.zeros(c.shape, dtype=bool))
+        acc.add_indexed(c)
+        return acc
+
+    @classmethod
+    def from_dense(cls, value) -> "_IndexAccumulator":
+        # A copy, because the dense cotangent may be shared with another adjoint.
+        return cls(np.array(value, dtype=np.result_type(value, float), copy=True), None)
+
+    def add_indexed(self, c: IndexedCotangent) -> None:
+        index, value = c.index, c.value
+        basic = _is_basic_index(index)
+        if self.touched is None:
+            repeated = int(np.size(value))
+        elif basic:
+            prior = self.touched[index]
+            repeated = int(np.count_nonzero(prior))
+            self.touched[index] = True
+        else:
+            # Advanced indices may repeat positions: count the newly touched ones.
+            before = int(np.count_nonzero(self.touched))
+            self.touched[index] = True
+            repeated = int(np.size(value)) - (int(np.count_nonzero(self.touched)) - before)
+        if basic:
+            self.buffer[index] += value
+        else:
+            np.add.at(self.buffer, index, value)
+        if repeated:
+            _cost.charge({"add": repeated})
+
+    def add_dense(self, value) -> None:
+        repeated = self.buffer.size if self.touched is None else int(
+            np.count_nonzero(self.touched))
+        self.buffer += value
+        self.touched = None
+        if repeated:
+            _cost.charge({"add": repeated})
+
+
+def _is_basic_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def _densify(adjoint):
+    if isinstance(adjoint, _IndexAccumulator):
+        return adjoint.buffer
+    return adjoint
+
+
+def _accumulate(current, contribution):
+    """Add a contribution to an adjoint, following the cost model's bookkeeping."""
+    if isinstance(contribution, IndexedCotangent):
+        traced = isinstance(contribution.value, Tracer) or isinstance(current, Tracer)
+        if traced:
+            dense = scatter(contribution.value, shape=contribution.shape,
+                            index=contribution.index)
+            return dense if current is None else add(_densify(current), dense)
+        if current is None:
+            return _IndexAccumulator.from_indexed(contribution)
+        if not isinstance(current, _IndexAccumulator):
+            current = _IndexAccumulator.from_dense(current)
+        current.add_indexed(contribution)
+        return current
+    if current is None:
+        return contribution
+    if isinstance(current, _IndexAccumulator):
+        if isinstance(contribution, Tracer):
+            return add(current.buffer, contribution)
+        current.add_dense(contribution)
+        return current
+    return add(current, contribution)
+
+
+def backward(tape: list[Node], output: int, seed) -> list:
+    """Sweep the tape from ``output`` back to the inputs; return the adjoint of every node.
+
+    Only input nodes keep their adjoint (others are released as the sweep passes them).
+    """
+    if shape_of(seed) != shape_of(tape[output].out):
+        raise ShapeError(f"costad: the cotangent has shape {shape_of(seed)} but the output "
+                         f"has shape {shape_of(tape[output].out)}")
+    adjoints: list = [None] * len(tape)
+    adjoints[output] = seed
+    for i in range(output, -1, -1):
+        ct = adjoints[i]
+        if ct is None:
+            continue
+        node = tape[i]
+        if node.prim is None:
+            continue
+        adjoints[i] = None
+        if isinstance(ct, _IndexAccumulator):
+            ct = ct.buffer
+        cts = node.prim.vjp(ct, node.out, *node.args, needs=node.needs, **node.params)
+        for parent, c in zip(node.parents, cts):
+            if parent >= 0 and c is not None:
+                adjoints[parent] = _accumulate(adjoints[parent], c)
+    return [_densify(a) for a in adjoints]
+
+
+def tape_storage(tape: list[Node]) -> tuple[int, int]:
+    """Nodes on the tape and bytes of the distinct values it keeps alive.
+
+    Views (broadcasts, reshapes, slices) share their base's memory and are not counted again.
+    """
+    seen: set[int] = set()
+    nbytes = 0
+    for node in tape:
+        for value in (node.out,) + node.args:
+            key = id(value)
+            if key in seen:
+                continue
+            seen.add(key)
+            if isinstance(value, np.ndarray):
+                if value.base is None:
+                    nbytes += value.nbytes
+            elif isinstance(value, (float, int, np.generic)):
+                nbytes += 8
+    return len(tape), nbytes
