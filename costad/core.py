@@ -18,7 +18,7 @@ import numpy as _np
 from . import cost as _cost
 from .errors import ShapeError
 
-__all__ = ["Primitive", "Tracer", "Trace", "bind", "new_level", "shape_of", "size_of",
+__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "shape_of", "size_of",
            "is_traced"]
 
 
@@ -51,7 +51,16 @@ class Primitive:
         self.doc = doc
 
     def __call__(self, *args, **params):
-        return bind(self, *args, **params)
+        # The body of `bind`, inlined: this is the hot path of every traced operation.
+        top = None
+        for a in args:
+            if isinstance(a, Tracer):
+                trace = a._trace
+                if top is None or trace.level > top.level:
+                    top = trace
+        if top is None:
+            return evaluate(self, args, params)
+        return top.process(self, args, params)
 
     def __repr__(self) -> str:
         return f"<costad primitive {self.name}>"
@@ -134,6 +143,8 @@ _trace_stack: list[Trace] = []
 
 def shape_of(x) -> tuple:
     """Shape of a plain value or a tracer (a Python float has shape ())."""
+    if x.__class__ is float:
+        return ()
     shape = getattr(x, "shape", None)
     if shape is None:
         return _np.shape(x)
@@ -142,6 +153,8 @@ def shape_of(x) -> tuple:
 
 def size_of(x) -> int:
     """Number of scalars in a plain value or a tracer."""
+    if x.__class__ is float:
+        return 1
     size = getattr(x, "size", None)
     if size is None:
         return int(_np.size(x))
@@ -173,6 +186,11 @@ class new_level:
 
 def bind(prim: Primitive, *args, **params):
     """Apply ``prim`` to ``args``: by the innermost trace among them, or evaluate it."""
+    return prim.__call__(*args, **params)
+
+
+def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
+    """`bind` for arguments already packed in a tuple (used by traces to go one level down)."""
     top = None
     for a in args:
         if isinstance(a, Tracer):
@@ -187,7 +205,7 @@ def bind(prim: Primitive, *args, **params):
 def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     """Run the NumPy implementation and charge its cost to the active counter."""
     try:
-        out = prim.impl(*args, **params)
+        out = prim.impl(*args, **params) if params else prim.impl(*args)
     except (ValueError, IndexError) as err:
         shapes = ", ".join(str(shape_of(a)) for a in args)
         raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "

@@ -57,16 +57,14 @@ class Graph:
         names = [f"t{i + 1}" for i in range(len(tape))]
         path_of = dict(zip(input_nodes, paths))
         nodes = []
-        for i, node in enumerate(tape):
-            if node.prim is None:
-                nodes.append(GraphNode(names[i], "input", (), (), {}, shape_of(node.out), {},
+        for i, (prim, params, args, parents, out) in enumerate(tape):
+            if prim is None:
+                nodes.append(GraphNode(names[i], "input", (), (), {}, shape_of(out), {},
                                        path_of.get(i, "")))
                 continue
-            args = tuple(names[p] if p >= 0 else _short(a)
-                         for p, a in zip(node.parents, node.args))
-            nodes.append(GraphNode(names[i], node.prim.name, args, node.parents,
-                                   dict(node.params), shape_of(node.out),
-                                   node.prim.cost(node.out, *node.args, **node.params)))
+            arg_names = tuple(names[p] if p >= 0 else _short(a) for p, a in zip(parents, args))
+            nodes.append(GraphNode(names[i], prim.name, arg_names, parents, dict(params),
+                                   shape_of(out), prim.cost(out, *args, **params)))
         self.nodes: list[GraphNode] = nodes
         self.output: str | None = None if output is None else names[output]
         self.cost = cost

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from . import primitives as P
-from .core import Primitive, Tracer, bind, shape_of, size_of
+from .core import Primitive, Tracer, shape_of, size_of
 from .errors import UnsupportedOperationError
 
 __all__ = ["supported_numpy", "mean", "dot", "outer", "stack", "power", "clip"]
@@ -206,6 +206,8 @@ def _array_function(self, func, types, args, kwargs):
 
 
 def _getitem(self, index):
+    if type(index) is int:                      # the hot path of scalar code
+        return P.getitem(self, index=index)
     parts = index if isinstance(index, tuple) else (index,)
     if any(isinstance(part, Tracer) for part in parts):
         raise TypeError("costad cannot index with a traced value: an index is a constant "
@@ -229,8 +231,6 @@ def _astype(self, dtype, *args, **kwargs):
 
 def _flip(fn):
     """The reflected operator (``other - self`` for ``__rsub__``)."""
-    if isinstance(fn, Primitive):
-        return lambda self, other: bind(fn, other, self)
     return lambda self, other: fn(other, self)
 
 
@@ -238,7 +238,7 @@ def _method(fn):
     """A method calling ``fn``; a primitive is bound directly (the hot path of scalar code),
     and a primitive object is not a descriptor, so it could not serve as a method itself."""
     if isinstance(fn, Primitive):
-        return lambda *args: bind(fn, *args)
+        return lambda *args: fn(*args)
     return lambda *args, **kwargs: fn(*args, **kwargs)
 
 

@@ -93,8 +93,14 @@ def _fit(t, out):
     return t
 
 
-def unbroadcast(ct, shape: tuple):
-    """Sum a cotangent over the axes along which an argument of ``shape`` was broadcast."""
+def unbroadcast(ct, like):
+    """Sum a cotangent over the axes along which the argument ``like`` was broadcast.
+
+    ``like`` is the argument itself (or its shape, as a tuple).
+    """
+    if ct.__class__ in _FLOATS and like.__class__ in _FLOATS:
+        return ct                          # scalar code: nothing was broadcast
+    shape = like if like.__class__ is tuple else shape_of(like)
     ct_shape = shape_of(ct)
     if ct_shape == shape:
         return ct
@@ -116,8 +122,8 @@ def _add_jvp(tangents, out, a, b):
 
 
 def _add_vjp(ct, out, a, b, needs):
-    return (unbroadcast(ct, shape_of(a)) if needs[0] else None,
-            unbroadcast(ct, shape_of(b)) if needs[1] else None)
+    return (unbroadcast(ct, a) if needs[0] else None,
+            unbroadcast(ct, b) if needs[1] else None)
 
 
 add = _register(Primitive(
@@ -135,8 +141,8 @@ def _sub_jvp(tangents, out, a, b):
 
 
 def _sub_vjp(ct, out, a, b, needs):
-    return (unbroadcast(ct, shape_of(a)) if needs[0] else None,
-            unbroadcast(neg(ct), shape_of(b)) if needs[1] else None)
+    return (unbroadcast(ct, a) if needs[0] else None,
+            unbroadcast(neg(ct), b) if needs[1] else None)
 
 
 sub = _register(Primitive(
@@ -151,8 +157,8 @@ def _mul_jvp(tangents, out, a, b):
 
 
 def _mul_vjp(ct, out, a, b, needs):
-    return (unbroadcast(mul(ct, b), shape_of(a)) if needs[0] else None,
-            unbroadcast(mul(ct, a), shape_of(b)) if needs[1] else None)
+    return (unbroadcast(mul(ct, b), a) if needs[0] else None,
+            unbroadcast(mul(ct, a), b) if needs[1] else None)
 
 
 mul = _register(Primitive(
@@ -179,8 +185,8 @@ def _div_jvp(tangents, out, a, b):
 def _div_vjp(ct, out, a, b, needs):
     # The shared factor ct / b serves both cotangents (Baur-Strassen: 3 mul/div per div).
     g = div(ct, b)
-    return (unbroadcast(g, shape_of(a)) if needs[0] else None,
-            unbroadcast(neg(mul(g, out)), shape_of(b)) if needs[1] else None)
+    return (unbroadcast(g, a) if needs[0] else None,
+            unbroadcast(neg(mul(g, out)), b) if needs[1] else None)
 
 
 div = _register(Primitive(
@@ -307,8 +313,8 @@ def _where_jvp(tangents, out, cond, a, b):
 
 def _where_vjp(ct, out, cond, a, b, needs):
     return (None,
-            unbroadcast(where(cond, ct, 0.0), shape_of(a)) if needs[1] else None,
-            unbroadcast(where(cond, 0.0, ct), shape_of(b)) if needs[2] else None)
+            unbroadcast(where(cond, ct, 0.0), a) if needs[1] else None,
+            unbroadcast(where(cond, 0.0, ct), b) if needs[2] else None)
 
 
 where = _register(Primitive(
@@ -325,8 +331,8 @@ def _extremum(name: str, np_func, compare) -> Primitive:
 
     def vjp(ct, out, a, b, needs):
         take_a = compare(a, b)
-        return (unbroadcast(where(take_a, ct, 0.0), shape_of(a)) if needs[0] else None,
-                unbroadcast(where(take_a, 0.0, ct), shape_of(b)) if needs[1] else None)
+        return (unbroadcast(where(take_a, ct, 0.0), a) if needs[0] else None,
+                unbroadcast(where(take_a, 0.0, ct), b) if needs[1] else None)
 
     return _register(Primitive(name, np_func, _per_output_element(name), jvp, vjp,
                                doc=f"elementwise {name} with broadcasting"))
@@ -447,10 +453,10 @@ def _matmul_vjp(ct, out, a, b, needs):
     ct2 = reshape(ct, shape=out2_shape) if shape_of(ct) != out2_shape else ct
     ga = gb = None
     if needs[0]:
-        ga = unbroadcast(matmul(ct2, _swap_last(b2)), shape_of(a2))
+        ga = unbroadcast(matmul(ct2, _swap_last(b2)), a2)
         ga = reshape(ga, shape=shape_of(a)) if shape_of(ga) != shape_of(a) else ga
     if needs[1]:
-        gb = unbroadcast(matmul(_swap_last(a2), ct2), shape_of(b2))
+        gb = unbroadcast(matmul(_swap_last(a2), ct2), b2)
         gb = reshape(gb, shape=shape_of(b)) if shape_of(gb) != shape_of(b) else gb
     return ga, gb
 
@@ -489,7 +495,7 @@ transpose = _register(Primitive(
 broadcast_to = _register(Primitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), _free,
     lambda tangents, out, x, shape: broadcast_to(tangents[0], shape=shape),
-    lambda ct, out, x, needs, shape: (unbroadcast(ct, shape_of(x)),),
+    lambda ct, out, x, needs, shape: (unbroadcast(ct, x),),
     doc="broadcast to a shape (free; its VJP sums, which is counted)"))
 
 

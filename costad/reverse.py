@@ -17,29 +17,21 @@ from __future__ import annotations
 import numpy as np
 
 from . import cost as _cost
-from .core import Trace, Tracer, bind, new_level, shape_of
+from .core import Trace, Tracer, apply, evaluate, new_level, shape_of
 from .errors import ShapeError
 from .primitives import IndexedCotangent, add, scatter
 
-__all__ = ["Node", "ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"]
+__all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"]
 
 
-class Node:
-    """One primitive application on the tape (``prim`` is None for an input)."""
-
-    __slots__ = ("prim", "params", "args", "parents", "needs", "out")
-
-    def __init__(self, prim, params, args, parents, needs, out):
-        self.prim = prim
-        self.params = params
-        self.args = args          # argument values one level down (constants included)
-        self.parents = parents    # tape index of each argument, -1 for a constant
-        self.needs = needs        # which arguments want a cotangent
-        self.out = out
-
-    @property
-    def is_input(self) -> bool:
-        return self.prim is None
+# A tape node is a plain tuple (prim, params, args, parents, out): creating a tuple is several
+# times cheaper than an object, and recording is the hot path of scalar code.
+#   prim:    the primitive, None for an input
+#   params:  its constant keyword parameters
+#   args:    argument values one level down (constants included)
+#   parents: tape index of each argument, -1 for a constant
+#   out:     the output value one level down
+Node = tuple
 
 
 class ReverseTracer(Tracer):
@@ -70,25 +62,25 @@ class ReverseTrace(Trace):
         self.tape: list[Node] = []
 
     def new_input(self, value) -> ReverseTracer:
-        self.tape.append(Node(None, {}, (), (), (), value))
+        self.tape.append((None, {}, (), (), value))
         return ReverseTracer(self, value, len(self.tape) - 1)
 
     def process(self, prim, args, params):
-        values, parents, needs = [], [], []
+        values, parents = [], []
         for a in args:
-            if isinstance(a, ReverseTracer) and a._trace is self:
+            if a.__class__ is ReverseTracer and a._trace is self:
                 values.append(a.value)
                 parents.append(a.node)
-                needs.append(True)
             else:
                 values.append(a)
                 parents.append(-1)
-                needs.append(False)
-        out = bind(prim, *values, **params)
+        values = tuple(values)
+        # At the bottom of the interpreter stack no value can be traced: evaluate directly.
+        out = evaluate(prim, values, params) if self.level == 0 else apply(prim, values, params)
         if not prim.differentiable:
             return out
         tape = self.tape
-        tape.append(Node(prim, params, tuple(values), tuple(parents), tuple(needs), out))
+        tape.append((prim, params, values, tuple(parents), out))
         return ReverseTracer(self, out, len(tape) - 1)
 
 
@@ -134,6 +126,14 @@ class _IndexAccumulator:
 
     def add_indexed(self, c: IndexedCotangent) -> None:
         index, value = c.index, c.value
+        if type(index) is int:                   # one scalar: the hot path of scalar code
+            touched = self.touched
+            if touched is None or touched[index]:
+                _cost.charge({"add": 1})
+            else:
+                touched[index] = True
+            self.buffer[index] += value
+            return
         basic = _is_basic_index(index)
         if self.touched is None:
             repeated = int(np.size(value))
@@ -198,30 +198,38 @@ def _accumulate(current, contribution):
     return add(current, contribution)
 
 
-def backward(tape: list[Node], output: int, seed) -> list:
+def backward(tape: list, output: int, seed) -> list:
     """Sweep the tape from ``output`` back to the inputs; return the adjoint of every node.
 
     Only input nodes keep their adjoint (others are released as the sweep passes them).
     """
-    if shape_of(seed) != shape_of(tape[output].out):
+    if shape_of(seed) != shape_of(tape[output][4]):
         raise ShapeError(f"costad: the cotangent has shape {shape_of(seed)} but the output "
-                         f"has shape {shape_of(tape[output].out)}")
+                         f"has shape {shape_of(tape[output][4])}")
     adjoints: list = [None] * len(tape)
     adjoints[output] = seed
     for i in range(output, -1, -1):
         ct = adjoints[i]
         if ct is None:
             continue
-        node = tape[i]
-        if node.prim is None:
+        prim, params, args, parents, out = tape[i]
+        if prim is None:
             continue
         adjoints[i] = None
-        if isinstance(ct, _IndexAccumulator):
+        if ct.__class__ is _IndexAccumulator:
             ct = ct.buffer
-        cts = node.prim.vjp(ct, node.out, *node.args, needs=node.needs, **node.params)
-        for parent, c in zip(node.parents, cts):
+        if len(parents) == 2:
+            needs = (parents[0] >= 0, parents[1] >= 0)
+        else:
+            needs = tuple(p >= 0 for p in parents)
+        cts = prim.vjp(ct, out, *args, needs=needs, **params)
+        for parent, c in zip(parents, cts):
             if parent >= 0 and c is not None:
-                adjoints[parent] = _accumulate(adjoints[parent], c)
+                current = adjoints[parent]
+                if current is None and c.__class__ is not IndexedCotangent:
+                    adjoints[parent] = c                 # first contribution: free
+                else:
+                    adjoints[parent] = _accumulate(current, c)
     return [_densify(a) for a in adjoints]
 
 
@@ -232,8 +240,8 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
     """
     seen: set[int] = set()
     nbytes = 0
-    for node in tape:
-        for value in (node.out,) + node.args:
+    for _, _, args, _, out in tape:
+        for value in (out,) + args:
             key = id(value)
             if key in seen:
                 continue

@@ -1,0 +1,154 @@
+"""The primitive table: every record complete, every rule agrees with central differences,
+and every cost function follows the cost model."""
+import numpy as np
+import pytest
+
+import costad
+from costad import primitives as P
+from costad.core import Primitive
+
+RNG = np.random.default_rng(1234)
+
+
+def _pos(*shape):
+    return RNG.uniform(0.5, 2.0, shape)
+
+
+def _any(*shape):
+    return RNG.uniform(-2.0, 2.0, shape)
+
+
+# One sample call per differentiable primitive: (differentiable args, constant kwargs).
+# A primitive missing here makes test_every_differentiable_primitive_has_a_sample fail.
+SAMPLES = {
+    "add": ([_any(3, 4), _any(4)], {}),
+    "sub": ([_any(3, 4), _any(3, 1)], {}),
+    "mul": ([_any(3, 4), _any(4)], {}),
+    "div": ([_any(2, 3), _pos(2, 3)], {}),
+    "neg": ([_any(5)], {}),
+    "pow": ([_pos(4)], {"p": 2.5}),
+    "exp": ([_any(2, 2)], {}),
+    "log": ([_pos(3)], {}),
+    "sqrt": ([_pos(3)], {}),
+    "tanh": ([_any(4)], {}),
+    "sin": ([_any(4)], {}),
+    "cos": ([_any(4)], {}),
+    "abs": ([_any(6) + 0.1], {}),
+    "maximum": ([_any(5), _any(5)], {}),
+    "minimum": ([_any(5), _any(1)], {}),
+    "where": ([_any(4), _any(4)], {}),              # cond is fixed in the wrapper below
+    "sum": ([_any(3, 4)], {"axis": 0, "keepdims": False}),
+    "max": ([_any(3, 4)], {"axis": 1, "keepdims": False}),
+    "min": ([_any(3, 4)], {"axis": None, "keepdims": False}),
+    "matmul": ([_any(3, 4), _any(4, 2)], {}),
+    "reshape": ([_any(2, 3)], {"shape": (3, 2)}),
+    "transpose": ([_any(2, 3, 4)], {"axes": (2, 0, 1)}),
+    "broadcast_to": ([_any(1, 3)], {"shape": (4, 3)}),
+    "getitem": ([_any(5, 3)], {"index": (slice(1, 4), 2)}),
+    "scatter": ([_any(2)], {"shape": (5,), "index": np.array([1, 3])}),
+    "concatenate": ([_any(2, 3), _any(1, 3)], {"axis": 0}),
+}
+_COND = np.array([True, False, True, False])
+
+
+def _apply(name, args, params):
+    prim = P.PRIMITIVES[name]
+    if name == "where":
+        return prim(_COND, *args)
+    return prim(*args, **params)
+
+
+def test_every_record_is_complete():
+    for name, prim in P.PRIMITIVES.items():
+        assert isinstance(prim, Primitive) and prim.name == name
+        assert callable(prim.impl) and callable(prim.cost), name
+        assert prim.doc, f"{name} has no doc"
+        if prim.differentiable:
+            assert callable(prim.jvp) and callable(prim.vjp), f"{name} lacks a derivative rule"
+        else:
+            assert prim.jvp is None and prim.vjp is None
+
+
+def test_every_differentiable_primitive_has_a_sample():
+    differentiable = {n for n, p in P.PRIMITIVES.items() if p.differentiable}
+    differentiable.discard("stop_gradient")
+    assert differentiable == set(SAMPLES)
+
+
+def _central_jv(fun, xs, vs, h=1e-6):
+    plus = fun(*[x + h * v for x, v in zip(xs, vs)])
+    minus = fun(*[x - h * v for x, v in zip(xs, vs)])
+    return (np.asarray(plus) - np.asarray(minus)) / (2 * h)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_jvp_and_vjp_agree_with_central_differences(name):
+    args, params = SAMPLES[name]
+    vs = [RNG.standard_normal(np.shape(a)) for a in args]
+
+    def fun(*xs):
+        return _apply(name, list(xs), params)
+
+    expected = _central_jv(fun, args, vs)
+    _, tangent = costad.jvp(lambda xs: fun(*xs), list(args), vs)
+    np.testing.assert_allclose(tangent, expected, rtol=1e-6, atol=1e-7)
+
+    # Dot-product test: <ct, J v> = <J^T ct, v>.
+    value, pullback = costad.vjp(lambda xs: fun(*xs), list(args))
+    ct = RNG.standard_normal(np.shape(value))
+    cts = pullback(ct)
+    lhs = float(np.sum(ct * expected))
+    rhs = sum(float(np.sum(c * v)) for c, v in zip(cts, vs))
+    assert lhs == pytest.approx(rhs, rel=1e-6, abs=1e-7)
+
+
+def _cost_of(fun):
+    with costad.counting() as c:
+        fun()
+    return c.by_op
+
+
+@pytest.mark.parametrize("m,k,p", [(1, 1, 1), (3, 4, 5), (7, 1, 2), (2, 9, 1)])
+def test_matmul_costs_mkp_mul_and_m_k_minus_1_p_add(m, k, p):
+    a, b = _any(m, k), _any(k, p)
+    assert _cost_of(lambda: P.matmul(a, b)) == {k_: v for k_, v in
+                                               {"mul": m * k * p, "add": m * (k - 1) * p}.items() if v}
+
+
+def test_matmul_of_vectors_and_batches():
+    assert _cost_of(lambda: P.matmul(_any(5), _any(5))) == {"mul": 5, "add": 4}
+    assert _cost_of(lambda: P.matmul(_any(3, 5), _any(5))) == {"mul": 15, "add": 12}
+    assert _cost_of(lambda: P.matmul(_any(2, 3, 4), _any(4, 6))) == {"mul": 144, "add": 108}
+
+
+@pytest.mark.parametrize("shape,axis,adds", [((7,), None, 6), ((3, 4), 0, 8), ((3, 4), 1, 9),
+                                             ((2, 3, 4), (0, 2), 21), ((1,), None, 0)])
+def test_sum_over_s_elements_costs_s_minus_1_adds(shape, axis, adds):
+    assert _cost_of(lambda: P.sum_(_any(*shape), axis=axis)) == ({"add": adds} if adds else {})
+
+
+def test_elementwise_costs_one_per_output_element_with_broadcasting():
+    assert _cost_of(lambda: P.add(_any(3, 4), _any(4))) == {"add": 12}
+    assert _cost_of(lambda: P.mul(2.0, _any(5))) == {"mul": 5}
+    for name in ["exp", "tanh", "sin", "cos", "neg", "abs"]:
+        assert _cost_of(lambda: P.PRIMITIVES[name](_any(2, 3))) == {name: 6}
+    assert _cost_of(lambda: P.log(_pos(4))) == {"log": 4}
+    assert _cost_of(lambda: P.pow(_pos(4), p=3)) == {"pow": 4}
+
+
+def test_structural_operations_are_free():
+    x = _any(3, 4)
+    for fun in [lambda: P.reshape(x, shape=(4, 3)), lambda: P.transpose(x),
+                lambda: P.getitem(x, index=(1, 2)), lambda: P.broadcast_to(x, shape=(2, 3, 4)),
+                lambda: P.concatenate(x, x, axis=1), lambda: P.where(x > 0, x, 0.0)]:
+        by_op = _cost_of(fun)
+        by_op.pop("greater", None)           # the comparison inside the where() example
+        assert by_op == {}
+
+
+def test_numpy_functions_dispatch_to_primitives():
+    f = lambda x: np.sum(np.exp(x) @ np.ones((3, 2)), axis=0).mean()   # noqa: E731
+    cost = costad.count(f, _any(4, 3))
+    # exp 12; matmul (4,3)@(3,2): 24 mul, 16 add; sum axis 0 over 4 rows: 6 adds;
+    # mean of 2: 1 add, 1 div
+    assert cost.by_op == {"exp": 12, "mul": 24, "add": 16 + 6 + 1, "div": 1}
