@@ -11,6 +11,7 @@ gradient by four strategies, every one of them counted by the same counter:
 >>> c.by_op
 """
 from . import numpy_dispatch as _numpy_dispatch  # noqa: F401  (installs the NumPy protocols)
+from . import chain
 from .api import count, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
 from .errors import (CostadError, InputTypeError, NonScalarOutputError, ShapeError,
@@ -27,5 +28,5 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "MODES", "default_step",
     "stop_gradient", "supported_numpy", "PRIMITIVES",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-    "NonScalarOutputError", "__version__",
+    "NonScalarOutputError", "chain", "__version__",
 ]
