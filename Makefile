@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test report bench clean
+.PHONY: test report results bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml
 ## make test: install into .venv and run the whole suite (unit, property, benchmarks in short rounds)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --benchmark-disable-gc --benchmark-max-time=0.05 --benchmark-min-rounds=3
+
+## make results: run every experiment (default sizes, under 10 minutes on 2 cores)
+results: $(STAMP)
+	$(BIN)/costad run --all --results results
+
+## make report: the study, then the report
+report: results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks

@@ -101,7 +101,7 @@ def mlp_backprop(params, X, Y):
     m = z.max(axis=1, keepdims=True)
     e = np.exp(z - m)
     s = e.sum(axis=1, keepdims=True)
-    loss = float(np.mean((np.log(s) + m)[:, 0] - np.sum(z * Y, axis=1)))
+    loss = np.mean((np.log(s) + m)[:, 0] - np.sum(z * Y, axis=1))
     g = (e / s - Y) / batch                          # grad of the loss w.r.t. x_{R+1}
     grads = [None] * len(params)
     for r in range(n_layers - 1, -1, -1):

@@ -1,0 +1,154 @@
+"""The `costad` command: list, run and show the experiments (and build the report).
+
+    costad list
+    costad run NAME... | --all [--quick] [--results DIR] [--seed S] [--repeats N]
+    costad show NAME [--results DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import results
+from .studies import STUDY_NAMES, Settings, get_study, run_study
+
+__all__ = ["main"]
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"costad: error: {message}", file=sys.stderr)
+    return code
+
+
+def _cmd_list(args) -> int:
+    width = max(map(len, STUDY_NAMES))
+    for name in STUDY_NAMES:
+        print(f"{name:<{width}}  {get_study(name).DESCRIPTION}")
+    return 0
+
+
+def _check_writable(directory: Path) -> str | None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"cannot create the results folder {directory}: {err.strerror or err}"
+    if not os.access(directory, os.W_OK):
+        return f"the results folder {directory} is not writable"
+    return None
+
+
+def _progress(name: str):
+    def wrap(tasks):
+        try:
+            from tqdm import tqdm
+        except ImportError:                        # tqdm is a dependency; stay usable without
+            return tasks
+        return tqdm(tasks, desc=name, unit="task", file=sys.stderr, leave=True,
+                    disable=None)
+    return wrap
+
+
+def _cmd_run(args, argv) -> int:
+    names = list(STUDY_NAMES) if args.all else args.names
+    if not names:
+        return _fail("name at least one experiment, or --all (see `costad list`)")
+    unknown = [n for n in names if n not in STUDY_NAMES]
+    if unknown:
+        return _fail(f"unknown experiment {', '.join(map(repr, unknown))}; the experiments "
+                     f"are: {', '.join(STUDY_NAMES)}")
+    directory = Path(args.results)
+    problem = _check_writable(directory)
+    if problem:
+        return _fail(problem)
+    settings = Settings.make(args.quick, args.seed, args.repeats)
+    written = []
+    for name in names:
+        study = get_study(name)
+        start = time.perf_counter()
+        try:
+            df = run_study(name, settings, progress=_progress(name))
+        except KeyboardInterrupt:
+            print(f"\ncostad: interrupted during {name}; its previous results are untouched",
+                  file=sys.stderr)
+            return 130
+        meta = results.provenance(argv, grid=study.grid(settings), seed=settings.seed,
+                                  repeats=settings.repeats, quick=settings.quick,
+                                  description=study.DESCRIPTION,
+                                  seconds=round(time.perf_counter() - start, 1))
+        try:
+            csv_file, _ = results.write(df, name, directory, meta)
+        except results.ResultsError as err:
+            return _fail(str(err))
+        written.append((name, len(df), csv_file, meta["seconds"]))
+    print("written:")
+    for name, rows, csv_file, seconds in written:
+        print(f"  {csv_file} ({rows} rows, {seconds} s) and {csv_file.with_suffix('.json')}")
+    return 0
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """One line per configuration: total counted ops, its prediction, and median time."""
+    keys = ["function", "strategy", "n", "R", "T", "m", "param", "iteration"]
+    keys = [k for k in keys if df[k].notna().any()]
+    totals = df[(df.metric == "ops") & (df.kind.isin(["total", "mul"]))]
+    ops = totals.groupby(keys, dropna=False, sort=False).agg(
+        ops=("value", "first"), predicted=("predicted", "first"))
+    times = df[df.metric == "time"].copy()
+    table = ops
+    if len(times):
+        times["value"] = times["value"].astype(float)
+        med = times.groupby(keys, dropna=False, sort=False)["value"].median().rename("median_s")
+        table = ops.join(med, how="outer")
+    others = df[~df.metric.isin(["ops", "time", "node", "edge", "output"])]
+    if len(others) and not len(table):
+        return others[keys + ["metric", "value", "predicted"]].reset_index(drop=True)
+    return table.reset_index()
+
+
+def _cmd_show(args) -> int:
+    try:
+        df, meta = results.load(args.name, args.results)
+    except results.ResultsError as err:
+        return _fail(str(err))
+    print(f"{args.name}: {meta.get('description', '')}")
+    print(f"costad {meta.get('costad_version')}, commit {str(meta.get('git_commit'))[:12]}"
+          f"{' (dirty)' if meta.get('git_dirty') else ''}, {meta.get('date')}, "
+          f"{meta.get('cpu')}; units: ops = elementary operations, s = seconds per call")
+    with pd.option_context("display.max_rows", 200, "display.width", 160):
+        print(summary(df).to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="costad", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the experiments, a line each")
+    run = sub.add_parser("run", help="run experiments and write results/NAME.csv and .json")
+    run.add_argument("names", nargs="*", metavar="NAME")
+    run.add_argument("--all", action="store_true", help="every experiment")
+    run.add_argument("--quick", action="store_true", help="small grids (under a minute in all)")
+    run.add_argument("--results", default="results", help="results folder (default: results)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--repeats", type=int, default=None,
+                     help="timing samples per measurement (default 5, quick 2)")
+    show = sub.add_parser("show", help="a compact table of a results file")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--results", default="results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        return _cmd_list(args)
+    if args.command == "run":
+        return _cmd_run(args, ["costad"] + argv)
+    if args.command == "show":
+        return _cmd_show(args)
+    return _fail(f"unknown command {args.command!r}")

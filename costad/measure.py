@@ -1,0 +1,134 @@
+"""The measurement harness: exact counts, wall times and memory of one strategy on one input.
+
+Measuring returns data (rows of the tidy schema of `costad.results`); nothing here plots or
+writes files. Counting and timing are separate runs, so timings carry no counting overhead:
+counts come from one run inside `counting()`, times from plain runs outside it.
+"""
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .cost import Cost, counting
+
+__all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
+           "row", "relative_error", "MIN_SAMPLE_SECONDS"]
+
+# A timing sample lasts at least this long, so that the timer's resolution (well under a
+# microsecond for perf_counter) is negligible against it.
+MIN_SAMPLE_SECONDS = 0.005
+
+
+@dataclass
+class Timing:
+    """Seconds per call for each sample (every sample kept), and the calls per sample."""
+
+    samples: list[float] = field(default_factory=list)
+    loops: int = 1
+
+    @property
+    def best(self) -> float:
+        return min(self.samples)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.samples))
+
+
+def time_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
+              min_seconds: float = MIN_SAMPLE_SECONDS) -> Timing:
+    """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` samples of ``loops`` calls.
+
+    ``loops`` is the smallest of 1, 2, 5, 10, 20, 50, ... for which one sample lasts at
+    least ``min_seconds`` (the rule of ``timeit.Timer.autorange``).
+    """
+    if repeats < 1:
+        raise ValueError("costad: repeats must be at least 1")
+    for _ in range(warmup):
+        fn()
+    loops, elapsed = 1, 0.0
+    for scale in _loop_counts():
+        loops = scale
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            break
+    samples = [elapsed / loops]                 # the calibrating run is the first sample
+    for _ in range(repeats - 1):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - start) / loops)
+    return Timing(samples, loops)
+
+
+def _loop_counts():
+    scale = 1
+    while True:
+        for multiple in (1, 2, 5):
+            yield scale * multiple
+        scale *= 10
+
+
+def count_call(fn: Callable[[], object]) -> tuple[Cost, object]:
+    """The exact `Cost` of one call of ``fn()``, and its result."""
+    with counting() as c:
+        result = fn()
+    return c, result
+
+
+def peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated by Python and NumPy during one call (tracemalloc)."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    if not was_tracing:
+        tracemalloc.stop()
+    return max(0, peak - base)
+
+
+def row(base: dict, metric: str, value, unit: str, kind: str = "", replicate: int = 0,
+        predicted=None, note: str = "") -> dict:
+    """One tidy observation: ``base`` holds experiment, function, strategy and the grid keys."""
+    r = dict(base)
+    r.update(metric=metric, kind=kind, replicate=replicate, value=value, unit=unit,
+             predicted=predicted, note=note)
+    return r
+
+
+def count_rows(base: dict, cost: Cost, predicted_total: int | None = None) -> list[dict]:
+    """Rows for a counted cost: the total (with its prediction) and each kind; storage."""
+    rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total)]
+    rows += [row(base, "ops", n, "ops", kind=kind) for kind, n in sorted(cost.by_op.items())]
+    if cost.stored_nodes:
+        rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes"))
+        rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes"))
+    return rows
+
+
+def time_rows(base: dict, timing: Timing) -> list[dict]:
+    """One row per timing sample (seconds per call)."""
+    return [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
+            for i, t in enumerate(timing.samples)]
+
+
+def relative_error(value, reference) -> float:
+    """max |value - reference| / max(1, max |reference|), over every leaf."""
+    from .pytree import flatten
+    a, _, _ = flatten(value)
+    b, _, _ = flatten(reference)
+    num = max((float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b)),
+              default=0.0)
+    den = max([1.0] + [float(np.max(np.abs(np.asarray(y)))) for y in b if np.size(y)])
+    return num / den if math.isfinite(num) else math.inf

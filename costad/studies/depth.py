@@ -1,0 +1,59 @@
+"""C6 and C3 against depth: MLP gradients as the number of layers R grows."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .. import boxing
+from ..functions import mlp_backprop, mlp_init, mlp_loss
+from ..gradients import value_and_grad
+from ..pytree import flatten
+from . import Settings, Task
+from .common import gradient_call, measure_eval, measure_gradient, skipped
+
+NAME = "depth"
+DESCRIPTION = "MLP gradient against depth R: reverse and hand backprop linear in R, fd/forward ~R^2 (C6)"
+WIDTH, BATCH, CLASSES, INPUTS = 16, 8, 4, 4
+STRATEGIES = ("fd", "forward", "reverse", "hand")
+BUDGET_N = {False: 2500, True: 600}        # fd and forward only up to this many parameters
+
+
+def grid(settings: Settings) -> dict:
+    return {"R": [1, 2, 4] if settings.quick else [1, 2, 4, 8, 16], "width": WIDTH,
+            "batch": BATCH, "classes": CLASSES, "inputs": INPUTS,
+            "budget_n": BUDGET_N[settings.quick]}
+
+
+def _hand(params, X, Y):
+    """The hand-written backprop, run through costad's evaluation so its work is counted."""
+    leaves, rebuild, _ = flatten(params)
+    return boxing.call(lambda p: mlp_backprop(p, X, Y), leaves, rebuild)
+
+
+def _run(R: int, settings: Settings) -> list[dict]:
+    rng = np.random.default_rng(settings.seed + R)
+    params = mlp_init([INPUTS] + [WIDTH] * R + [CLASSES], rng)
+    X = rng.standard_normal((BATCH, INPUTS))
+    Y = np.eye(CLASSES)[rng.integers(0, CLASSES, BATCH)]
+
+    def loss(p):
+        return mlp_loss(p, X, Y)
+
+    n = sum(p.size for p in params)
+    base = dict(experiment=NAME, function="mlp", n=n, R=R)
+    rows = measure_eval(base, loss, params, settings.repeats, None)
+    _, reference = value_and_grad(loss)(params)
+    for strategy in STRATEGIES:
+        if strategy in ("fd", "forward") and n > BUDGET_N[settings.quick]:
+            rows += skipped(base, strategy, f"n = {n} parameters exceeds the budget of "
+                                            f"{BUDGET_N[settings.quick]} for {strategy}")
+            continue
+        fn = (partial(_hand, params, X, Y) if strategy == "hand"
+              else gradient_call(loss, params, strategy))
+        rows += measure_gradient(base, strategy, fn, reference, settings.repeats)
+    return rows
+
+
+def tasks(settings: Settings) -> list[Task]:
+    return [Task(f"R={R}", partial(_run, R, settings)) for R in grid(settings)["R"]]
