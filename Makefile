@@ -21,8 +21,9 @@ test: $(STAMP)
 results: $(STAMP)
 	$(BIN)/costad run --all --results results
 
-## make report: the study, then the report
+## make report: the study, then the report (reports/README.md and reports/figures/)
 report: results
+	$(BIN)/costad report --results results --out reports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks

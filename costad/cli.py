@@ -3,6 +3,7 @@
     costad list
     costad run NAME... | --all [--quick] [--results DIR] [--seed S] [--repeats N]
     costad show NAME [--results DIR]
+    costad report [--results DIR] [--out DIR] [--check]
 """
 from __future__ import annotations
 
@@ -124,6 +125,28 @@ def _cmd_show(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from . import report                  # matplotlib is imported only when reporting
+    if args.check:
+        problems = report.check(args.results, args.out)
+        if problems:
+            print("costad report --check: the report does not match a rebuild:", file=sys.stderr)
+            for p in problems:
+                print(f"  {p}", file=sys.stderr)
+            return 1
+        print(f"costad report --check: {args.out} matches a rebuild from {args.results}")
+        return 0
+    outcome = report.build(args.results, args.out)
+    print(f"written: {len(outcome.files)} files in {args.out} "
+          f"(figures in {Path(args.out) / report.FIGURE_DIR}, report {Path(args.out) / 'README.md'})")
+    if outcome.missing:
+        print("costad report: built what it could; missing results:", file=sys.stderr)
+        for name, reason in outcome.missing.items():
+            print(f"  {name}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costad", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="a compact table of a results file")
     show.add_argument("name", metavar="NAME")
     show.add_argument("--results", default="results")
+    rep = sub.add_parser("report", help="figures, fits and reports/README.md from results")
+    rep.add_argument("--results", default="results")
+    rep.add_argument("--out", default="reports")
+    rep.add_argument("--check", action="store_true",
+                     help="rebuild into a temporary folder and fail if anything differs")
     return parser
 
 
@@ -151,4 +179,6 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_run(args, ["costad"] + argv)
     if args.command == "show":
         return _cmd_show(args)
+    if args.command == "report":
+        return _cmd_report(args)
     return _fail(f"unknown command {args.command!r}")

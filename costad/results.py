@@ -139,7 +139,9 @@ def provenance(argv: list[str] | None = None, **extra) -> dict:
     """Where and how results were produced (the JSON beside each CSV)."""
     from . import __version__
     commit = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain")
+    # Results and reports are outputs, not inputs: writing them does not make a run dirty.
+    dirty = _git("status", "--porcelain", "--", ":/", ":(top,exclude)results",
+                 ":(top,exclude)reports")
     clock = time.get_clock_info("perf_counter")
     info = {
         "schema": SCHEMA,

@@ -1,0 +1,78 @@
+"""Fitted exponents: log-log slopes over the upper half of a sweep.
+
+Counts are exact, so their slope is exact (a least-squares fit of log count against log n on
+the upper half of the grid). Times are noisy: their slope comes with a bootstrap confidence
+interval over the replicates (samples resampled with replacement at every grid point, the
+median taken, the slope refitted), with a fixed seed so the report is reproducible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Slope", "loglog_slope", "upper_half", "count_slope", "time_slope"]
+
+
+@dataclass(frozen=True)
+class Slope:
+    """A fitted exponent with its confidence interval (equal to it for exact counts)."""
+
+    value: float
+    low: float
+    high: float
+    points: int
+
+    def label(self) -> str:
+        if self.low == self.high:
+            return f"slope {self.value:.2f}"
+        return f"slope {self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y against log x."""
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+def upper_half(xs) -> np.ndarray:
+    """The grid points in the upper half of the sweep (at least two)."""
+    xs = np.unique(np.asarray(xs, dtype=float))
+    if len(xs) < 2:
+        return xs
+    keep = xs[xs >= np.median(xs)]
+    return keep if len(keep) >= 2 else xs[-2:]
+
+
+def count_slope(x, y) -> Slope:
+    """Exact slope of counts over the upper half of x."""
+    frame = pd.DataFrame({"x": np.asarray(x, float), "y": np.asarray(y, float)})
+    frame = frame[frame.x.isin(upper_half(frame.x)) & (frame.y > 0)]
+    if len(frame) < 2:
+        return Slope(float("nan"), float("nan"), float("nan"), len(frame))
+    s = loglog_slope(frame.x, frame.y)
+    return Slope(s, s, s, len(frame))
+
+
+def time_slope(x, samples, boots: int = 400, seed: int = 0, level: float = 0.95) -> Slope:
+    """Slope of median time over the upper half of x, with a bootstrap interval.
+
+    ``x`` and ``samples`` are parallel: one entry per timing sample (replicate).
+    """
+    frame = pd.DataFrame({"x": np.asarray(x, float), "t": np.asarray(samples, float)})
+    xs = upper_half(frame.x)
+    groups = [frame.t[frame.x == v].to_numpy() for v in xs]
+    if len(groups) < 2 or any(len(g) == 0 for g in groups):
+        return Slope(float("nan"), float("nan"), float("nan"), len(groups))
+    point = loglog_slope(xs, [np.median(g) for g in groups])
+    # Vectorized bootstrap: a (boots, points) matrix of resampled medians, one fit per row.
+    rng = np.random.default_rng(seed)
+    medians = np.column_stack([np.median(g[rng.integers(0, len(g), (boots, len(g)))], axis=1)
+                               for g in groups])
+    lx = np.log(xs) - np.log(xs).mean()
+    ly = np.log(medians)
+    slopes = (ly - ly.mean(axis=1, keepdims=True)) @ lx / (lx @ lx)
+    alpha = (1 - level) / 2
+    return Slope(point, float(np.quantile(slopes, alpha)), float(np.quantile(slopes, 1 - alpha)),
+                 len(groups))

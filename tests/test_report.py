@@ -1,0 +1,103 @@
+"""The report: figures from results only, units on every axis, exact count slopes,
+byte-identical rebuilds, --check, and partial results."""
+import shutil
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from costad import figures, report, results
+from costad.cli import main
+from costad.studies import STUDY_NAMES, Settings, run_study
+
+
+@pytest.fixture(scope="module")
+def quick_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    settings = Settings.make(quick=True, repeats=2)
+    for name in STUDY_NAMES:
+        results.write(run_study(name, settings), name, directory, results.provenance(["test"]))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def built(quick_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    outcome = report.build(quick_dir, out)
+    return out, outcome
+
+
+def test_every_figure_is_built_with_svg_and_png(built):
+    out, outcome = built
+    assert not outcome.missing
+    stems = set(figures.FIGURES) | {f"gradient_vs_n_{f}" for f in ("seed", "rosenbrock",
+                                                                   "logreg", "mlp")}
+    for stem in stems:
+        assert (out / "figures" / f"{stem}.svg").stat().st_size > 0
+        assert (out / "figures" / f"{stem}.png").stat().st_size > 0
+    text = (out / "README.md").read_text()
+    for claim in ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"):
+        assert f"| {claim} |" in text
+    assert "| NO |" not in text
+
+
+@pytest.mark.parametrize("name", sorted(figures.FIGURES))
+def test_axes_carry_units(quick_dir, name):
+    experiment, builder = figures.FIGURES[name]
+    df, _ = results.load(experiment, quick_dir)
+    with report._style():
+        fig = builder(df)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        assert ax.get_xlabel(), f"{name}: an x axis without a label"
+        if name != "dag":
+            assert "(" in ax.get_ylabel() and ")" in ax.get_ylabel(), f"{name}: no unit"
+
+
+def test_figures_do_not_touch_global_matplotlib_state(quick_dir):
+    before = dict(matplotlib.rcParams)
+    df, _ = results.load("chain", quick_dir)
+    with report._style():
+        figures.chain(df)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_count_slopes_equal_theory(built):
+    out, _ = built
+    fits = pd.read_csv(out / "fits.csv")
+    seed = fits[(fits.experiment == "gradient_vs_n") & (fits.function == "seed")].set_index(
+        "strategy").count_slope
+    assert abs(seed["fd"] - 2) <= 0.05 and abs(seed["fd-central"] - 2) <= 0.05
+    assert abs(seed["reverse"] - 1) <= 0.05
+    chain = fits[(fits.experiment == "chain") & (fits.function == "fixed-R")].set_index(
+        "strategy").count_slope
+    assert abs(chain["left"] - 3) <= 0.05 and abs(chain["right"] - 2) <= 0.05
+
+
+def test_rebuild_is_byte_identical_and_check_detects_changes(quick_dir, built, tmp_path, capsys):
+    out, _ = built
+    assert report.check(quick_dir, out) == []
+    assert main(["report", "--check", "--results", str(quick_dir), "--out", str(out)]) == 0
+    # alter a results file: its hash no longer matches, so the check fails
+    altered = tmp_path / "results"
+    shutil.copytree(quick_dir, altered)
+    csv = altered / "descent.csv"
+    csv.write_text(csv.read_text().replace("quadratic", "quadratix", 1))
+    assert main(["report", "--check", "--results", str(altered), "--out", str(out)]) == 1
+    assert "descent" in capsys.readouterr().err
+
+
+def test_partial_results_name_what_is_missing_and_build_the_rest(quick_dir, tmp_path, capsys):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for name in ("graph", "chain"):
+        for suffix in (".csv", ".json"):
+            shutil.copy(quick_dir / f"{name}{suffix}", partial / f"{name}{suffix}")
+    out = tmp_path / "out"
+    assert main(["report", "--results", str(partial), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "rnn" in err and "missing" in err
+    assert (out / "figures" / "dag.svg").exists() and (out / "figures" / "chain.svg").exists()
+    assert not (out / "figures" / "rnn.svg").exists()
+    assert "Not built: results for `rnn` are missing" in (out / "README.md").read_text()
