@@ -225,7 +225,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
         large = [s for s in last.index if s.startswith("too large")][0]
         add("C8", "small tau is slow, large tau diverges, an optimal tau exists",
             "tau* = 2/(L+mu) fastest; tau > 2/L diverges",
-            f"final |gap|: optimal {abs(last[optimal]):.1e} (rounding), small "
+            f"final gap (absolute): optimal {abs(last[optimal]):.1e} (rounding), small "
             f"{last[small]:.1e}, too large {last[large]:.1e}",
             last[optimal] < last[small] and last[large] > first[large])
     if "fd_accuracy" in data:
