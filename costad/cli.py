@@ -4,6 +4,8 @@
     costad run NAME... | --all [--quick] [--results DIR] [--seed S] [--repeats N]
     costad show NAME [--results DIR]
     costad report [--results DIR] [--out DIR] [--check]
+    costad bench-table FILE.json [--results DIR --name NAME]
+    costad bench-compare BASE.json NEW.json [--time-threshold RATIO]
 """
 from __future__ import annotations
 
@@ -147,6 +149,47 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_bench_table(args, argv) -> int:
+    from . import bench
+    try:
+        data = bench.load_json(args.file)
+    except bench.BenchmarkFileError as err:
+        return _fail(str(err))
+    df = bench.to_tidy(data)
+    if args.results is None:
+        sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
+        return 0
+    meta = results.provenance(argv, source=str(args.file),
+                              machine_info=data.get("machine_info"),
+                              commit_info=data.get("commit_info"),
+                              description=f"pytest-benchmark run {args.file}")
+    try:
+        csv_file, json_file = results.write(df, args.name, args.results, meta)
+    except results.ResultsError as err:
+        return _fail(str(err))
+    print(f"written: {csv_file} ({len(df)} rows) and {json_file}")
+    return 0
+
+
+def _cmd_bench_compare(args) -> int:
+    from . import bench
+    try:
+        base, new = bench.load_json(args.base), bench.load_json(args.new)
+    except bench.BenchmarkFileError as err:
+        return _fail(str(err))
+    comparison = bench.compare(base, new, args.time_threshold)
+    print(comparison.table())
+    print("ratio = new / base median time; noise = combined IQR / median of both runs. "
+          + ("Counts fail the gate on any change; times fail above x"
+             f"{args.time_threshold:g}." if args.time_threshold else
+             "Counts fail the gate on any change; times are reported, not gated."))
+    if comparison.failed:
+        print("costad bench-compare: FAILED", file=sys.stderr)
+        return 1
+    print("costad bench-compare: counts equal")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costad", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="reports")
     rep.add_argument("--check", action="store_true",
                      help="rebuild into a temporary folder and fail if anything differs")
+    table = sub.add_parser("bench-table",
+                           help="a pytest-benchmark JSON as a tidy table (CSV, or results files)")
+    table.add_argument("file", metavar="FILE.json")
+    table.add_argument("--results", default=None,
+                       help="write NAME.csv and NAME.json there instead of printing CSV")
+    table.add_argument("--name", default="benchmarks")
+    cmp_ = sub.add_parser("bench-compare",
+                          help="fail if any count differs between two benchmark runs")
+    cmp_.add_argument("base", metavar="BASE.json")
+    cmp_.add_argument("new", metavar="NEW.json")
+    cmp_.add_argument("--time-threshold", type=float, default=None, metavar="RATIO",
+                      help="also fail when a median time grows beyond this ratio (off by default)")
     return parser
 
 
@@ -181,4 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_show(args)
     if args.command == "report":
         return _cmd_report(args)
+    if args.command == "bench-table":
+        return _cmd_bench_table(args, ["costad"] + argv)
+    if args.command == "bench-compare":
+        return _cmd_bench_compare(args)
     return _fail(f"unknown command {args.command!r}")

@@ -274,7 +274,8 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in frame.iterrows():
-        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |")
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|")
+                                       for v in r) + " |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,130 @@
+"""pytest-benchmark JSON: conversion to the tidy results schema, and a gate on counts.
+
+Timings on shared machines are noisy; counts are exact. `compare` therefore fails on any
+change of a count (``extra_info`` keys ``count_*``, ``stored_*``), reports time ratios with
+their noise, and fails on time only past a threshold the caller sets (off by default).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .results import to_frame
+
+__all__ = ["BenchmarkFileError", "load_json", "to_tidy", "counts_of", "Comparison", "compare"]
+
+COUNT_PREFIXES = ("count_", "stored_")
+GRID_KEYS = ("n", "R", "T", "m")
+
+
+class BenchmarkFileError(Exception):
+    """A file that is not a pytest-benchmark JSON."""
+
+
+def load_json(path) -> dict:
+    """Read a pytest-benchmark JSON (``--benchmark-json``), with a clear error otherwise."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BenchmarkFileError(f"costad: {path} does not exist") from None
+    except json.JSONDecodeError as err:
+        raise BenchmarkFileError(f"costad: {path} is not JSON: {err}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise BenchmarkFileError(f"costad: {path} is not a pytest-benchmark JSON "
+                                 "(no 'benchmarks' list)")
+    return data
+
+
+def counts_of(benchmark: dict) -> dict[str, int]:
+    """The exact counts a benchmark carries in its extra_info."""
+    return {k: v for k, v in benchmark.get("extra_info", {}).items()
+            if k.startswith(COUNT_PREFIXES)}
+
+
+def to_tidy(data: dict) -> pd.DataFrame:
+    """One row per benchmark and metric: time min, median and IQR, and every count."""
+    rows = []
+    for b in data["benchmarks"]:
+        info = b.get("extra_info", {})
+        base = {"experiment": "benchmark", "function": str(info.get("function", b.get("group")
+                                                                  or "")),
+                "strategy": str(info.get("strategy", info.get("order", ""))),
+                "note": b["fullname"]}
+        for key in GRID_KEYS:
+            if isinstance(info.get(key), int):
+                base[key] = info[key]
+        stats = b["stats"]
+        for metric, value in (("time_min", stats["min"]), ("time_median", stats["median"]),
+                              ("time_iqr", stats["iqr"])):
+            rows.append(dict(base, metric=metric, kind="", value=value, unit="s",
+                             replicate=0))
+        for key, value in sorted(counts_of(b).items()):
+            if key.startswith("count_"):
+                rows.append(dict(base, metric="ops", kind=key[len("count_"):], value=value,
+                                 unit="ops", replicate=0))
+            else:
+                unit = "bytes" if key.endswith("bytes") else "nodes"
+                rows.append(dict(base, metric=key.replace("stored_", "tape_"), kind="",
+                                 value=value, unit=unit, replicate=0))
+    return to_frame(rows)
+
+
+@dataclass
+class Comparison:
+    """The outcome of `compare`: one line per benchmark, and whether the gate failed."""
+
+    lines: list[dict] = field(default_factory=list)
+    failed: bool = False
+
+    def table(self) -> str:
+        frame = pd.DataFrame(self.lines, columns=["benchmark", "counts", "base_median_s",
+                                                  "new_median_s", "ratio", "noise", "status"])
+        with pd.option_context("display.width", 200, "display.max_colwidth", 70,
+                               "display.max_rows", 500):
+            return frame.to_string(index=False)
+
+
+def _noise(stats: dict) -> float:
+    """Relative spread of one benchmark's samples: IQR / median."""
+    return stats["iqr"] / stats["median"] if stats["median"] else math.inf
+
+
+def compare(base: dict, new: dict, time_threshold: float | None = None) -> Comparison:
+    """Compare two benchmark runs: any count difference fails; a time ratio (new / base
+    median) fails only above ``time_threshold`` when one is given."""
+    result = Comparison()
+    old = {b["fullname"]: b for b in base["benchmarks"]}
+    fresh = {b["fullname"]: b for b in new["benchmarks"]}
+    for name in sorted(old.keys() | fresh.keys()):
+        if name not in fresh:
+            result.lines.append({"benchmark": name, "counts": "-", "status": "MISSING in new"})
+            result.failed = True
+            continue
+        if name not in old:
+            result.lines.append({"benchmark": name, "counts": "-", "status": "new (no baseline)",
+                                 "new_median_s": fresh[name]["stats"]["median"]})
+            continue
+        a, b = old[name], fresh[name]
+        ca, cb = counts_of(a), counts_of(b)
+        diffs = [f"{k}: {ca.get(k)} -> {cb.get(k)}" for k in sorted(ca.keys() | cb.keys())
+                 if ca.get(k) != cb.get(k)]
+        ratio = b["stats"]["median"] / a["stats"]["median"]
+        noise = math.hypot(_noise(a["stats"]), _noise(b["stats"]))
+        status = "ok"
+        if diffs:
+            status = "COUNTS CHANGED: " + "; ".join(diffs)
+            result.failed = True
+        elif time_threshold is not None and ratio > time_threshold:
+            status = f"SLOWER than x{time_threshold:g}"
+            result.failed = True
+        result.lines.append({"benchmark": name, "counts": "equal" if not diffs else "DIFFER",
+                             "base_median_s": f"{a['stats']['median']:.3e}",
+                             "new_median_s": f"{b['stats']['median']:.3e}",
+                             "ratio": f"{ratio:.2f}", "noise": f"±{noise:.0%}",
+                             "status": status})
+    return result

@@ -1,0 +1,43 @@
+"""pytest plugin: the ``counted_benchmark`` fixture, for costad's benchmarks and yours.
+
+Installed with costad (entry point ``pytest11``), so any project can write
+
+    def test_my_gradient(counted_benchmark):
+        counted_benchmark(costad.grad(f), x, strategy="reverse", n=x.size)
+
+and get pytest-benchmark's timing plus the exact counts of one call in ``extra_info``
+(``count_total``, ``count_<kind>``, ``stored_nodes``, ``stored_bytes``) and the keyword
+arguments given. ``costad bench-compare`` then gates on the counts.
+"""
+from __future__ import annotations
+
+import pytest
+
+__all__ = ["attach_counts", "counted_benchmark"]
+
+
+def attach_counts(benchmark, fn, *args, **info):
+    """Count one call of ``fn(*args)`` and store the counts (and ``info``) in extra_info."""
+    from .cost import counting
+    with counting() as c:
+        fn(*args)
+    benchmark.extra_info.update(info)
+    benchmark.extra_info["count_total"] = c.total
+    for kind, n in sorted(c.by_op.items()):
+        benchmark.extra_info[f"count_{kind}"] = n
+    if c.stored_nodes:
+        benchmark.extra_info["stored_nodes"] = c.stored_nodes
+        benchmark.extra_info["stored_bytes"] = c.stored_bytes
+    return c
+
+
+@pytest.fixture
+def counted_benchmark(benchmark):
+    """``counted_benchmark(fn, *args, **info)``: attach the counts, then time ``fn(*args)``.
+
+    Counting runs once, outside the timed calls, so timings carry no counting overhead.
+    """
+    def run(fn, *args, **info):
+        attach_counts(benchmark, fn, *args, **info)
+        return benchmark(fn, *args)
+    return run
