@@ -139,8 +139,9 @@ def _cmd_report(args) -> int:
         print(f"costad report --check: {args.out} matches a rebuild from {args.results}")
         return 0
     outcome = report.build(args.results, args.out)
-    print(f"written: {len(outcome.files)} files in {args.out} "
-          f"(figures in {Path(args.out) / report.FIGURE_DIR}, report {Path(args.out) / 'README.md'})")
+    out = Path(args.out)
+    print(f"written: {len(outcome.files)} files in {out} (figures in "
+          f"{out / report.FIGURE_DIR}, report {out / 'README.md'})")
     if outcome.missing:
         print("costad report: built what it could; missing results:", file=sys.stderr)
         for name, reason in outcome.missing.items():

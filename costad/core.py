@@ -18,7 +18,8 @@ import numpy as _np
 from . import cost as _cost
 from .errors import ShapeError
 
-__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "shape_of", "size_of",
+__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "shape_of",
+           "size_of",
            "is_traced"]
 
 
@@ -51,16 +52,7 @@ class Primitive:
         self.doc = doc
 
     def __call__(self, *args, **params):
-        # The body of `bind`, inlined: this is the hot path of every traced operation.
-        top = None
-        for a in args:
-            if isinstance(a, Tracer):
-                trace = a._trace
-                if top is None or trace.level > top.level:
-                    top = trace
-        if top is None:
-            return evaluate(self, args, params)
-        return top.process(self, args, params)
+        return apply(self, args, params)
 
     def __repr__(self) -> str:
         return f"<costad primitive {self.name}>"
@@ -186,11 +178,11 @@ class new_level:
 
 def bind(prim: Primitive, *args, **params):
     """Apply ``prim`` to ``args``: by the innermost trace among them, or evaluate it."""
-    return prim.__call__(*args, **params)
+    return apply(prim, args, params)
 
 
 def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
-    """`bind` for arguments already packed in a tuple (used by traces to go one level down)."""
+    """`bind` with the arguments packed in a tuple (traces use it to go one level down)."""
     top = None
     for a in args:
         if isinstance(a, Tracer):

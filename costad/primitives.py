@@ -94,13 +94,10 @@ def _fit(t, out):
 
 
 def unbroadcast(ct, like):
-    """Sum a cotangent over the axes along which the argument ``like`` was broadcast.
-
-    ``like`` is the argument itself (or its shape, as a tuple).
-    """
+    """Sum a cotangent over the axes along which the argument ``like`` was broadcast."""
     if ct.__class__ in _FLOATS and like.__class__ in _FLOATS:
         return ct                          # scalar code: nothing was broadcast
-    shape = like if like.__class__ is tuple else shape_of(like)
+    shape = shape_of(like)
     ct_shape = shape_of(ct)
     if ct_shape == shape:
         return ct

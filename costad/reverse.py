@@ -1,8 +1,8 @@
 """Reverse mode: record a tape, then sweep it backwards applying VJP rules.
 
-The tape is the lecture's linear ordering of the computational graph: one `Node` per
-primitive application, in evaluation order, the inputs first. The backward sweep is an
-explicit loop over the tape (no recursion, so long chains have no depth limit).
+The tape is the lecture's linear ordering of the computational graph: one node (a tuple,
+see `Node`) per primitive application, in evaluation order, the inputs first. The backward
+sweep is an explicit loop over the tape (no recursion, so long chains have no depth limit).
 
 Adjoint bookkeeping follows the cost model: the seed and zero initialisation are free, the
 first contribution to an adjoint element is an assignment (free), every further contribution

@@ -111,8 +111,8 @@ def _cost_of(fun):
 @pytest.mark.parametrize("m,k,p", [(1, 1, 1), (3, 4, 5), (7, 1, 2), (2, 9, 1)])
 def test_matmul_costs_mkp_mul_and_m_k_minus_1_p_add(m, k, p):
     a, b = _any(m, k), _any(k, p)
-    assert _cost_of(lambda: P.matmul(a, b)) == {k_: v for k_, v in
-                                               {"mul": m * k * p, "add": m * (k - 1) * p}.items() if v}
+    expected = {"mul": m * k * p, "add": m * (k - 1) * p}
+    assert _cost_of(lambda: P.matmul(a, b)) == {kind: v for kind, v in expected.items() if v}
 
 
 def test_matmul_of_vectors_and_batches():

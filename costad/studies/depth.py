@@ -13,7 +13,8 @@ from . import Settings, Task
 from .common import gradient_call, measure_eval, measure_gradient, skipped
 
 NAME = "depth"
-DESCRIPTION = "MLP gradient against depth R: reverse and hand backprop linear in R, fd/forward ~R^2 (C6)"
+DESCRIPTION = ("MLP gradient against depth R: reverse and hand backprop linear in R, "
+               "fd/forward ~R^2 (C6)")
 WIDTH, BATCH, CLASSES, INPUTS = 16, 8, 4, 4
 STRATEGIES = ("fd", "forward", "reverse", "hand")
 BUDGET_N = {False: 2500, True: 600}        # fd and forward only up to this many parameters

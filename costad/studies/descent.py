@@ -14,7 +14,8 @@ from ..measure import row
 from . import Settings, Task
 
 NAME = "descent"
-DESCRIPTION = "gradient descent on a quadratic: small, 1/L, optimal 2/(L+mu) and divergent steps (C8)"
+DESCRIPTION = ("gradient descent on a quadratic: small, 1/L, optimal 2/(L+mu) and divergent "
+               "steps (C8)")
 MU, L = 0.1, 1.0
 STEPS = {"small 0.1/L": 0.1 / L, "1/L": 1.0 / L, "optimal 2/(L+mu)": 2.0 / (L + MU),
          "too large 2.05/L": 2.05 / L}

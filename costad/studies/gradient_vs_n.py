@@ -9,7 +9,8 @@ from . import Settings, Task
 from .common import gradient_call, measure_eval, measure_gradient, skipped
 
 NAME = "gradient_vs_n"
-DESCRIPTION = "gradient cost against n: fd (n+1)K + 3n, fd-central 2nK + 4n, forward ~nK, reverse ~K"
+DESCRIPTION = ("gradient cost against n: fd (n+1)K + 3n, fd-central 2nK + 4n, forward ~nK, "
+               "reverse ~K")
 STRATEGIES = ("fd", "fd-central", "forward", "reverse")
 # Strategies whose counted cost (n+1)K would exceed this many operations are skipped.
 BUDGET_OPS = {False: 50_000_000, True: 2_000_000}
