@@ -53,7 +53,7 @@ def to_tidy(data: dict) -> pd.DataFrame:
         info = b.get("extra_info", {})
         base = {"experiment": "benchmark", "function": str(info.get("function", b.get("group")
                                                                   or "")),
-                "strategy": str(info.get("strategy", info.get("order", ""))),
+                "strategy": str(info.get("strategy", "")),
                 "note": b["fullname"]}
         for key in GRID_KEYS:
             if isinstance(info.get(key), int):

@@ -52,6 +52,13 @@ def _rosenbrock(x):
     return np.sum(100.0 * (tail - head ** 2) ** 2 + (1.0 - head) ** 2)
 
 
+def _rational(x):
+    """A rational function (only +, -, *, /), for the Baur-Strassen bound:
+    sum_i (x_i x_{i+1} - 1) / (x_i^2 + 2 x_{i+1} + 1), times x_0 / (x_{n-1} + 3)."""
+    a, b = x[:-1], x[1:]
+    return np.sum((a * b - 1.0) / (a * a + b * 2.0 + 1.0)) * x[0] / (x[-1] + 3.0)
+
+
 def logistic_loss(z, y_onehot):
     """Mean over rows of log sum_i exp(z_i) - <z, y> (the lecture's logistic loss),
     stabilised by subtracting the row maximum."""
@@ -153,6 +160,11 @@ def _build_rosenbrock(n, seed):
 _LOGREG_SAMPLES = 16
 
 
+def _build_rational(n, seed):
+    rng = np.random.default_rng(seed)
+    return _rational, rng.uniform(0.5, 1.5, n)
+
+
 def _build_logreg(n, seed):
     """Binary logistic regression: mean log(1 + exp(-y <x_i, w>)) over 16 samples."""
     rng = np.random.default_rng(seed)
@@ -215,6 +227,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            lambda n: 3 * n - 1, lambda n: max(2, n - n % 2)),
     Family("rosenbrock", "sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2", _build_rosenbrock,
            lambda n: 8 * n - 9, lambda n: max(2, n)),
+    Family("rational", "a rational function of n inputs (+, -, *, / only)", _build_rational,
+           lambda n: 8 * n - 6, lambda n: max(2, n)),
     Family("logreg", "binary logistic regression, 16 samples, n weights", _build_logreg,
            lambda n: 2 * _LOGREG_SAMPLES * n + 5 * _LOGREG_SAMPLES, lambda n: max(1, n)),
     Family("mlp", "2-layer tanh MLP with logistic loss, n parameters (batch 8, 4 classes)",

@@ -160,6 +160,14 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
             "a constant, 3 to 4 (Griewank-Walther)",
             "max ratio " + ", ".join(f"{f} {v:.2f}" for f, v in worst.items()),
             bool((worst <= 4.0).all()))
+        if "rational" in set(df.function):
+            kinds = df[(df.metric == "ops") & df.kind.isin(["mul", "div"])
+                       & (df.function == "rational")]
+            muldiv = kinds.groupby(["strategy", "n"]).value.sum()
+            bs = (muldiv["reverse"] / muldiv["eval"]).max()
+            add("C3b", "Baur-Strassen: for a rational f, f and grad f take at most 3x the "
+                "multiplications and divisions of f", "mul+div ratio <= 3",
+                f"max ratio {bs:.2f} (rational family, reverse mode)", bs <= 3)
         fwd = r[r.strategy == "forward"]
         per_dir = fwd.groupby("function").per_direction.max()
         add("C4a", "forward mode: n passes, each a bounded multiple of K",

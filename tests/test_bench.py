@@ -21,7 +21,7 @@ def test_reverse(counted_benchmark):
 def test_chain(counted_benchmark):
     from costad import chain
     mats = [np.ones((4, 4)), np.ones((4, 4)), np.ones((4, 1))]
-    counted_benchmark(chain.multiply, mats, "right", order="right", n=4, R=2)
+    counted_benchmark(chain.multiply, mats, "right", strategy="right", n=4, R=2)
 '''
 
 

@@ -13,5 +13,5 @@ def test_chain_multiply(counted_benchmark, n, order):
     dims = [n] * (R + 1) + [1]
     rng = np.random.default_rng(n)
     mats = [rng.standard_normal((a, b)) / np.sqrt(a) for a, b in zip(dims[:-1], dims[1:])]
-    counted_benchmark(chain.multiply, mats, order, order=order, n=n, R=R,
+    counted_benchmark(chain.multiply, mats, order, strategy=order, n=n, R=R,
                       predicted_mul=chain.cost(dims, order))
