@@ -25,9 +25,11 @@ class Slope:
     points: int
 
     def label(self) -> str:
+        def fmt(v):            # round first, so that -0.004 prints as 0.00, not -0.00
+            return f"{round(v, 2) + 0.0:.2f}"
         if self.low == self.high:
-            return f"slope {self.value:.2f}"
-        return f"slope {self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
+            return f"slope {fmt(self.value)}"
+        return f"slope {fmt(self.value)} [{fmt(self.low)}, {fmt(self.high)}]"
 
 
 def loglog_slope(x, y) -> float:
