@@ -7,7 +7,6 @@ and one gradient per leaf. All their arithmetic goes through primitives, so insi
 - ``fd``:         (n+1) K + 3n  (one add to perturb, one sub and one div per coordinate)
 - ``fd-central``: 2n K + 4n     (an add and a sub to perturb, a sub and a div); it never
                   needs f(x), so `value_and_grad` pays one more K for the value
-
 - ``forward``:    n passes of f with a tangent, each a bounded multiple of K
 - ``reverse``:    one recorded pass of f plus one backward sweep, a bounded multiple of K
 
