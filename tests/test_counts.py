@@ -49,30 +49,27 @@ def test_count_equals_graph_cost_and_family_closed_forms():
             assert costad.count(f, x).total == fam.K(n) == costad.trace(f, x).cost.total
 
 
+# Closed forms of (grad, value_and_grad) for the finite-difference modes.
+FD_CLOSED_FORMS = {
+    "fd": (lambda n, K: (n + 1) * K + 3 * n, lambda n, K: (n + 1) * K + 3 * n),
+    # central differences never need f(x); the value costs one more evaluation
+    "fd-central": (lambda n, K: 2 * n * K + 4 * n, lambda n, K: 2 * n * K + 4 * n + K),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(FD_CLOSED_FORMS))
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 @pytest.mark.parametrize("n", [2, 5, 16])
-def test_forward_differences_cost_n_plus_1_K_plus_3n(name, n):
+def test_finite_differences_cost_their_closed_forms(mode, name, n):
     fam = FAMILIES[name]
     n = fam.valid_n(n)
     f, x = fam.build(n, 1)
     K = fam.K(n)
-    c, _ = counted(costad.grad(f, mode="fd"), x)
-    assert c.total == (n + 1) * K + 3 * n
-    c, _ = counted(costad.value_and_grad(f, mode="fd"), x)
-    assert c.total == (n + 1) * K + 3 * n
-
-
-@pytest.mark.parametrize("name", sorted(FAMILIES))
-@pytest.mark.parametrize("n", [2, 5, 16])
-def test_central_differences_cost_2nK_plus_4n(name, n):
-    fam = FAMILIES[name]
-    n = fam.valid_n(n)
-    f, x = fam.build(n, 1)
-    K = fam.K(n)
-    c, _ = counted(costad.grad(f, mode="fd-central"), x)
-    assert c.total == 2 * n * K + 4 * n
-    c, _ = counted(costad.value_and_grad(f, mode="fd-central"), x)
-    assert c.total == 2 * n * K + 4 * n + K          # the value costs one more evaluation
+    grad_form, value_and_grad_form = FD_CLOSED_FORMS[mode]
+    c, _ = counted(costad.grad(f, mode=mode), x)
+    assert c.total == grad_form(n, K)
+    c, _ = counted(costad.value_and_grad(f, mode=mode), x)
+    assert c.total == value_and_grad_form(n, K)
 
 
 def test_fd_counts_hold_for_structured_and_scalar_inputs():
