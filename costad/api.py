@@ -145,8 +145,6 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
             for i in range(m):
                 seed = np.zeros(out_shape)
                 seed.flat[i] = 1.0                       # seeds are free
-                if out_shape == ():
-                    seed = 1.0 if not isinstance(value, np.ndarray) else seed
                 adjoints = backward(tape, output, seed)
                 g = adjoints[inputs[0]]
                 if g is not None:

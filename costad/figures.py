@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .fits import count_slope, time_slope
 
-__all__ = ["FIGURES", "STRATEGY_COLORS"]
+__all__ = ["FIGURES", "STRATEGY_COLORS", "counts_frame"]
 
 STRATEGY_COLORS = {"eval": "black", "fd": "tab:blue", "fd-central": "tab:orange",
                    "forward": "tab:green", "reverse": "tab:red", "hand": "tab:purple",
@@ -26,7 +26,8 @@ COUNT_LABEL = "counted operations (ops)"
 TIME_LABEL = "time per call (s)"
 
 
-def _counts(df: pd.DataFrame, kind: str = "total") -> pd.DataFrame:
+def counts_frame(df: pd.DataFrame, kind: str = "total") -> pd.DataFrame:
+    """The count rows of one kind ('total' by default), values as floats for plotting."""
     out = df[(df.metric == "ops") & (df.kind == kind)].copy()
     out["value"] = out["value"].astype(float)
     return out
@@ -38,7 +39,7 @@ def _times(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plot_counts(ax, counts: pd.DataFrame, x: str, strategies) -> None:
+def _plotcounts_frame(ax, counts: pd.DataFrame, x: str, strategies) -> None:
     for strategy in strategies:
         c = counts[counts.strategy == strategy].sort_values(x)
         if c.empty:
@@ -102,7 +103,7 @@ def dag(df: pd.DataFrame) -> Figure:
         ax.text(x, y, text, ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", facecolor="lightyellow" if "input" in text
                           else "white", edgecolor="gray"))
-    K = int(_counts(df).query("strategy == 'trace'").value.iloc[0])
+    K = int(counts_frame(df).query("strategy == 'trace'").value.iloc[0])
     ax.set_title(f"l(t1, t2) = t2 e^t1 sqrt(t1 + t2 e^t1): the program as a DAG, K = {K} "
                  "elementary operations", fontsize=10)
     ax.set_xlim(-0.6, max(depth.values()) + 0.6)
@@ -121,10 +122,10 @@ GRADIENT_STRATEGIES = ("eval", "fd", "fd-central", "forward", "reverse")
 def gradient_vs_n(df: pd.DataFrame, family: str) -> Figure:
     """Cost of value and gradient against n for one function family: counts and time."""
     d = df[df.function == family]
-    counts, times = _counts(d), _times(d)
+    counts, times = counts_frame(d), _times(d)
     fig = Figure(figsize=(11, 4.4))
     ax_c, ax_t = fig.subplots(1, 2)
-    _plot_counts(ax_c, counts, "n", GRADIENT_STRATEGIES)
+    _plotcounts_frame(ax_c, counts, "n", GRADIENT_STRATEGIES)
     K = counts[counts.strategy == "eval"].sort_values("n")
     n = K.n.astype(float).to_numpy()
     _theory(ax_c, n, (n + 1) * K.value, "theory (n+1)K", STRATEGY_COLORS["fd"])
@@ -141,7 +142,7 @@ def gradient_ratio(df: pd.DataFrame) -> Figure:
     families = list(dict.fromkeys(df.function))
     fig = Figure(figsize=(11, 7.5))
     axes = np.atleast_1d(fig.subplots(2, (len(families) + 1) // 2)).ravel()
-    counts = _counts(df)
+    counts = counts_frame(df)
     for ax, family in zip(axes, families):
         c = counts[counts.function == family]
         K = c[c.strategy == "eval"].set_index("n").value
@@ -175,11 +176,11 @@ def crossover(ms, forward, reverse) -> float | None:
 
 def jacobian_shape(df: pd.DataFrame) -> Figure:
     """Jacobian of f: R^n -> R^m against m at fixed n: n JVPs against m VJPs."""
-    counts, times = _counts(df), _times(df)
+    counts, times = counts_frame(df), _times(df)
     n = int(df.n.dropna().iloc[0])
     fig = Figure(figsize=(11, 4.4))
     ax_c, ax_t = fig.subplots(1, 2)
-    _plot_counts(ax_c, counts, "m", ("forward", "reverse"))
+    _plotcounts_frame(ax_c, counts, "m", ("forward", "reverse"))
     for strategy in ("forward", "reverse"):
         c = counts[counts.strategy == strategy].sort_values("m")
         _theory(ax_c, c.m, c.predicted.astype(float), f"theory {strategy} (exact)",
@@ -201,14 +202,14 @@ def jacobian_shape(df: pd.DataFrame) -> Figure:
 
 def chain(df: pd.DataFrame) -> Figure:
     """Chain products: left vs right vs optimal against n (fixed R) and against R (fixed n)."""
-    mul, times = _counts(df, "mul"), _times(df)
+    mul, times = counts_frame(df, "mul"), _times(df)
     fig = Figure(figsize=(11, 8))
     (ax_n, ax_r), (ax_nt, ax_rt) = fig.subplots(2, 2)
     for function, x, ax, ax_t in (("fixed-R", "n", ax_n, ax_nt), ("fixed-n", "R", ax_r, ax_rt)):
         c = mul[mul.function == function]
         if c.empty:
             continue
-        _plot_counts(ax, c, x, ("left", "right", "optimal"))
+        _plotcounts_frame(ax, c, x, ("left", "right", "optimal"))
         grid = c[c.strategy == "left"].sort_values(x)
         n, R = grid.n.astype(float).to_numpy(), grid.R.astype(float).to_numpy()
         _theory(ax, grid[x], (R - 1) * n ** 3 + n ** 2, "theory (R-1)n^3 + n^2",
@@ -226,10 +227,10 @@ def chain(df: pd.DataFrame) -> Figure:
 # ------------------------------------------------------------------------------- C6, C7
 
 def _cost_and_time(df: pd.DataFrame, x: str, xlabel: str, strategies, title: str) -> Figure:
-    counts, times = _counts(df), _times(df)
+    counts, times = counts_frame(df), _times(df)
     fig = Figure(figsize=(11, 4.4))
     ax_c, ax_t = fig.subplots(1, 2)
-    _plot_counts(ax_c, counts, x, strategies)
+    _plotcounts_frame(ax_c, counts, x, strategies)
     _finish(ax_c, xlabel, COUNT_LABEL, f"{title}: counts")
     _plot_times(ax_t, times, x, strategies)
     _finish(ax_t, xlabel, TIME_LABEL, f"{title}: time (median, min-max)")

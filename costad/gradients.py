@@ -166,8 +166,7 @@ def _reverse(f, leaves, rebuild, step, want_value):
         _cost.charge_storage(*tape_storage(tape))
     if output is None:                   # the output does not depend on the input
         return value, [_zeros_like(leaf) for leaf in leaves]
-    seed = 1.0 if not isinstance(tape[output][4], np.ndarray) else np.ones(())
-    adjoints = backward(tape, output, seed)
+    adjoints = backward(tape, output, 1.0)              # the seed is free
     return value, leaf_gradients(adjoints, inputs, leaves)
 
 

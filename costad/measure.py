@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .cost import Cost, counting
+from .pytree import flatten
 
 __all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
            "row", "relative_error", "MIN_SAMPLE_SECONDS"]
@@ -125,7 +126,6 @@ def time_rows(base: dict, timing: Timing) -> list[dict]:
 
 def relative_error(value, reference) -> float:
     """max |value - reference| / max(1, max |reference|), over every leaf."""
-    from .pytree import flatten
     a, _, _ = flatten(value)
     b, _, _ = flatten(reference)
     num = max((float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b)),

@@ -23,7 +23,7 @@ import matplotlib.style
 import pandas as pd
 
 from . import __version__
-from .figures import FIGURES, crossover, gradient_vs_n
+from .figures import FIGURES, counts_frame, crossover, gradient_vs_n
 from .fits import count_slope, time_slope
 from .results import ResultsError, load
 from .studies import STUDY_NAMES
@@ -84,12 +84,6 @@ def _load_all(results_dir) -> tuple[dict, dict]:
 
 # ----------------------------------------------------------------------------- the fits
 
-def _count_frame(df, kind="total"):
-    c = df[(df.metric == "ops") & (df.kind == kind)].copy()
-    c["value"] = c["value"].astype(float)
-    return c
-
-
 def fits_table(data: dict) -> pd.DataFrame:
     """One row per curve: the exact slope of counts and the slope of times with its interval."""
     rows = []
@@ -99,7 +93,7 @@ def fits_table(data: dict) -> pd.DataFrame:
         if experiment not in data:
             continue
         df = data[experiment][0]
-        counts, times = _count_frame(df, kind), df[df.metric == "time"]
+        counts, times = counts_frame(df, kind), df[df.metric == "time"]
         for (function, strategy), c in counts.groupby(["function", "strategy"], sort=False):
             axis = x or ("n" if function == "fixed-R" else "R")
             if experiment == "chain" and function.startswith("random"):
@@ -117,7 +111,7 @@ def fits_table(data: dict) -> pd.DataFrame:
 
 def _ratios(df: pd.DataFrame) -> pd.DataFrame:
     """cost / K per (function, strategy, n) of gradient_vs_n; forward also per direction."""
-    c = _count_frame(df)
+    c = counts_frame(df)
     K = c[c.strategy == "eval"].set_index(["function", "n"]).value
     out = c[c.strategy != "eval"].copy()
     out["K"] = [K.get((f, n)) for f, n in zip(out.function, out.n)]
@@ -176,7 +170,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
             bool((per_dir <= 4.0).all()))
     if "jacobian_shape" in data:
         df = data["jacobian_shape"][0]
-        c = _count_frame(df)
+        c = counts_frame(df)
         by = c.pivot_table(index="m", columns="strategy", values="value", aggfunc="first")
         m_star = crossover(by.index, by["forward"], by["reverse"])
         n = int(df.n.dropna().iloc[0])
@@ -195,7 +189,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
         f = fits[fits.experiment == "chain"]
         left = f[(f.function == "fixed-R") & (f.strategy == "left")].count_slope
         right = f[(f.function == "fixed-R") & (f.strategy == "right")].count_slope
-        mul = _count_frame(df, "mul")
+        mul = counts_frame(df, "mul")
         random = mul[mul.function.str.startswith("random")].pivot_table(
             index="function", columns="strategy", values="value", aggfunc="first")
         beats = bool((random["optimal"] <= random[["left", "right"]].min(axis=1)).all())
@@ -207,7 +201,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
     if "depth" in data:
         df = data["depth"][0]
         agree = df[(df.metric == "agrees") & (df.strategy == "hand")]
-        c = _count_frame(df).pivot_table(index="R", columns="strategy", values="value",
+        c = counts_frame(df).pivot_table(index="R", columns="strategy", values="value",
                                          aggfunc="first")
         ratio = (c["hand"] / c["reverse"]).max()
         add("C6", "backprop M_r = rho'(A_r x_r + b_r) grad x_{r+1}, grad A_r = M_r x_r^T, ...",

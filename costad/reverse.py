@@ -225,11 +225,7 @@ def backward(tape: list, output: int, seed) -> list:
         cts = prim.vjp(ct, out, *args, needs=needs, **params)
         for parent, c in zip(parents, cts):
             if parent >= 0 and c is not None:
-                current = adjoints[parent]
-                if current is None and c.__class__ is not IndexedCotangent:
-                    adjoints[parent] = c                 # first contribution: free
-                else:
-                    adjoints[parent] = _accumulate(current, c)
+                adjoints[parent] = _accumulate(adjoints[parent], c)
     return [_densify(a) for a in adjoints]
 
 

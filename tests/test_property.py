@@ -46,9 +46,13 @@ def build(program, n):
     return f
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=st.lists(step, min_size=1, max_size=12),
-       x=st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=5))
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RANDOM_PROGRAMS = given(program=st.lists(step, min_size=1, max_size=12),
+                        x=st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=5))
+
+
+@SETTINGS
+@RANDOM_PROGRAMS
 def test_random_programs_agree_across_modes(program, x):
     x = np.array(x)
     f = build(program, x.size)
@@ -67,9 +71,8 @@ def test_random_programs_agree_across_modes(program, x):
 RATIO_BOUND = 6
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=st.lists(step, min_size=1, max_size=12),
-       x=st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=5))
+@SETTINGS
+@RANDOM_PROGRAMS
 def test_random_programs_reverse_cost_within_bound(program, x):
     x = np.array(x)
     f = build(program, x.size)
