@@ -14,8 +14,8 @@ from . import numpy_dispatch as _numpy_dispatch  # noqa: F401  (installs the Num
 from . import chain
 from .api import count, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
-from .errors import (CostadError, InputTypeError, NonScalarOutputError, ShapeError,
-                     UnsupportedOperationError)
+from .errors import (CostadError, EscapedTracerError, InputTypeError, NonScalarOutputError,
+                     ShapeError, UnsupportedOperationError)
 from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
@@ -28,5 +28,5 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "MODES", "default_step",
     "stop_gradient", "supported_numpy", "PRIMITIVES",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-    "NonScalarOutputError", "chain", "__version__",
+    "NonScalarOutputError", "EscapedTracerError", "chain", "__version__",
 ]

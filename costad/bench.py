@@ -47,7 +47,9 @@ def counts_of(benchmark: dict) -> dict[str, int]:
 
 
 def to_tidy(data: dict) -> pd.DataFrame:
-    """One row per benchmark and metric: time min, median and IQR, and every count."""
+    """One row per benchmark and metric: time min, median and IQR, every count, and the
+    minimum time per counted operation (``time_per_op``; ``time_per_f_op`` per operation of
+    f where extra_info states K)."""
     rows = []
     for b in data["benchmarks"]:
         info = b.get("extra_info", {})
@@ -63,6 +65,13 @@ def to_tidy(data: dict) -> pd.DataFrame:
                               ("time_iqr", stats["iqr"])):
             rows.append(dict(base, metric=metric, kind="", value=value, unit="s",
                              replicate=0))
+        # Speed per elementary operation: per counted operation of the timed call, and per
+        # operation of f when the benchmark states its K (scalar-code targets use both).
+        for metric, ops in (("time_per_op", info.get("count_total")),
+                            ("time_per_f_op", info.get("K"))):
+            if isinstance(ops, int) and ops > 0:
+                rows.append(dict(base, metric=metric, kind="", value=stats["min"] / ops,
+                                 unit="s/op", replicate=0))
         for key, value in sorted(counts_of(b).items()):
             if key.startswith("count_"):
                 rows.append(dict(base, metric="ops", kind=key[len("count_"):], value=value,

@@ -6,6 +6,7 @@
     costad report [--results DIR] [--out DIR] [--check]
     costad bench-table FILE.json [--results DIR --name NAME]
     costad bench-compare BASE.json NEW.json [--time-threshold RATIO]
+    costad peers [--pairs P ...] [--repeats N] [--peer NAME ...]
 """
 from __future__ import annotations
 
@@ -191,6 +192,23 @@ def _cmd_bench_compare(args) -> int:
     return 0
 
 
+def _cmd_peers(args) -> int:
+    from . import peers
+    try:
+        rows = peers.scalar_loop_rows(args.pairs, args.repeats, args.peer)
+    except ValueError as err:
+        return _fail(str(err).removeprefix("costad: "))
+    frame = pd.DataFrame(rows, columns=["library", "variant", "pairs", "K", "W", "time_min_s",
+                                        "us_per_f_op", "us_per_counted_op"])
+    frame = frame.astype({"pairs": "Int64", "K": "Int64", "W": "Int64"})   # exact, NA-safe
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}"))
+    print("Seed example over P pairs in a Python loop, value and gradient. K: operations of f; "
+          "W: operations of value and gradient, both counted by costad. Times: minimum over "
+          f"{args.repeats} interleaved rounds (perf_counter, seconds).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costad", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("new", metavar="NEW.json")
     cmp_.add_argument("--time-threshold", type=float, default=None, metavar="RATIO",
                       help="also fail when a median time grows beyond this ratio (off by default)")
+    peers = sub.add_parser("peers", help="time costad and the installed peers (PyTorch, "
+                                         "HIPS autograd) on the scalar-code loop")
+    peers.add_argument("--pairs", type=int, nargs="+", default=[250, 1000, 4000], metavar="P",
+                       help="numbers of pairs (default: 250 1000 4000)")
+    peers.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    peers.add_argument("--peer", nargs="+", default=None, metavar="NAME",
+                       help="peers to time (default: every one installed of torch, autograd)")
     return parser
 
 
@@ -251,4 +276,6 @@ def _dispatch(argv: list[str] | None) -> int:
         return _cmd_bench_table(args, ["costad"] + argv)
     if args.command == "bench-compare":
         return _cmd_bench_compare(args)
+    if args.command == "peers":
+        return _cmd_peers(args)
     return _fail(f"unknown command {args.command!r}")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as _np
 
 from . import cost as _cost
-from .errors import ShapeError
+from .errors import EscapedTracerError, ShapeError
 
 __all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "shape_of",
            "size_of",
@@ -34,7 +34,8 @@ class Primitive:
            ``tangents[i]`` is None where argument i has a zero tangent. None for a
            primitive whose output has no derivative (comparisons).
     vjp:   ``vjp(ct, out, *args, needs, **params) -> tuple`` with one cotangent per
-           argument (None where ``needs[i]`` is false or the contribution is zero).
+           argument (None where ``needs[i]`` is false or the contribution is zero);
+           ``needs`` is passed positionally, right after the arguments.
     differentiable: False for primitives with a piecewise-constant output (comparisons,
            sign): their results are never traced.
     """
@@ -52,7 +53,10 @@ class Primitive:
         self.doc = doc
 
     def __call__(self, *args, **params):
-        return apply(self, args, params)
+        if _trace_stack:
+            return apply(self, args, params)
+        # Nothing is being traced (a VJP rule inside a plain reverse sweep, say): evaluate.
+        return evaluate(self, args, params)
 
     def __repr__(self) -> str:
         return f"<costad primitive {self.name}>"
@@ -174,6 +178,11 @@ class new_level:
     def __exit__(self, *exc) -> None:
         popped = _trace_stack.pop()
         assert popped is self.trace, "interpreter stack out of order"
+        popped.level = ENDED          # its tracers, if any escaped, now refuse to work
+
+
+# The level of a trace that has left the stack.
+ENDED = -1
 
 
 def bind(prim: Primitive, *args, **params):
@@ -191,6 +200,8 @@ def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
                 top = trace
     if top is None:
         return evaluate(prim, args, params)
+    if top.level == ENDED:
+        raise EscapedTracerError()
     return top.process(prim, args, params)
 
 

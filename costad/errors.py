@@ -1,7 +1,7 @@
 """The errors costad raises; each message names the problem and what to do about it."""
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-           "NonScalarOutputError"]
+           "NonScalarOutputError", "EscapedTracerError"]
 
 
 class CostadError(Exception):
@@ -22,3 +22,14 @@ class InputTypeError(CostadError, TypeError):
 
 class NonScalarOutputError(CostadError, ValueError):
     """`grad` was asked for the gradient of a function whose output is not a scalar."""
+
+
+class EscapedTracerError(CostadError, TypeError):
+    """A traced value was used after the transformation that traced it had returned."""
+
+    def __init__(self):
+        super().__init__(
+            "costad: a traced value was used after the grad, jvp, trace or count call that "
+            "traced it had returned (it escaped, e.g. into a global, a list or a closure); "
+            "outside that call it has no value. Return what you need from the function "
+            "instead.")

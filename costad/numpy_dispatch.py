@@ -14,8 +14,8 @@ import numbers
 import numpy as np
 
 from . import primitives as P
-from .core import Primitive, Tracer, shape_of, size_of
-from .errors import UnsupportedOperationError
+from .core import ENDED, Primitive, Tracer, apply, shape_of, size_of
+from .errors import EscapedTracerError, UnsupportedOperationError
 
 __all__ = ["supported_numpy", "mean", "dot", "outer", "stack", "power", "clip"]
 
@@ -181,6 +181,10 @@ def _unsupported(what: str) -> UnsupportedOperationError:
 # ------------------------------------------------------------------ the protocols (NEP 13/18)
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    # Primitives evaluate directly when nothing is traced, so an escaped tracer must be
+    # caught at the NumPy entry points, or it would recurse through NumPy without end.
+    if self._trace.level == ENDED:
+        raise EscapedTracerError()
     if method != "__call__":
         raise _unsupported(f"{_numpy_name(ufunc)}.{method}")
     if kwargs:
@@ -195,6 +199,8 @@ _REJECTED_KWARGS = ("out", "dtype", "where", "initial")
 
 
 def _array_function(self, func, types, args, kwargs):
+    if self._trace.level == ENDED:
+        raise EscapedTracerError()
     fn = _FUNCTIONS.get(func)
     if fn is None:
         raise _unsupported(_numpy_name(func))
@@ -207,7 +213,7 @@ def _array_function(self, func, types, args, kwargs):
 
 def _getitem(self, index):
     if type(index) is int:                      # the hot path of scalar code
-        return P.getitem(self, index=index)
+        return apply(P.getitem, (self,), {"index": index})
     parts = index if isinstance(index, tuple) else (index,)
     if any(isinstance(part, Tracer) for part in parts):
         raise TypeError("costad cannot index with a traced value: an index is a constant "
@@ -229,16 +235,22 @@ def _astype(self, dtype, *args, **kwargs):
                     "would be lost")
 
 
+_NO_PARAMS: dict = {}        # shared by the operator methods; primitives never mutate params
+
+
 def _flip(fn):
     """The reflected operator (``other - self`` for ``__rsub__``)."""
+    if isinstance(fn, Primitive):
+        return lambda self, other: apply(fn, (other, self), _NO_PARAMS)
     return lambda self, other: fn(other, self)
 
 
 def _method(fn):
-    """A method calling ``fn``; a primitive is bound directly (the hot path of scalar code),
-    and a primitive object is not a descriptor, so it could not serve as a method itself."""
+    """A method calling ``fn``. A primitive is applied directly, without the keyword
+    packing of `Primitive.__call__` (operators are the hot path of scalar code); a primitive
+    object is not a descriptor, so it could not serve as a method itself."""
     if isinstance(fn, Primitive):
-        return lambda *args: fn(*args)
+        return lambda *args: apply(fn, args, _NO_PARAMS)
     return lambda *args, **kwargs: fn(*args, **kwargs)
 
 

@@ -540,7 +540,8 @@ def _concatenate_jvp(tangents, out, *xs, axis=0):
     return concatenate(*parts, axis=axis)
 
 
-def _concatenate_vjp(ct, out, *xs, needs, axis=0):
+def _concatenate_vjp(ct, out, *xs_and_needs, axis=0):
+    *xs, needs = xs_and_needs              # needs follows the arguments, as in every VJP
     ndim = len(shape_of(out))
     ax = axis % ndim
     cts, start = [], 0

@@ -16,7 +16,8 @@ import costad
 
 def test_reverse(counted_benchmark):
     x = np.linspace(0.1, 1.0, 8)
-    counted_benchmark(costad.grad(lambda v: np.sum(np.exp(v) * v)), x, strategy="reverse", n=8)
+    counted_benchmark(costad.grad(lambda v: np.sum(np.exp(v) * v)), x, strategy="reverse", n=8,
+                      K=23)
 
 def test_chain(counted_benchmark):
     from costad import chain
@@ -63,6 +64,11 @@ def test_converter_round_trips_a_real_json(real_json, tmp_path):
         ops = rows[rows.metric == "ops"].set_index("kind").value.to_dict()
         assert ops == {k[len("count_"):]: v for k, v in b["extra_info"].items()
                        if k.startswith("count_")}
+        assert times["time_per_op"] == b["stats"]["min"] / b["extra_info"]["count_total"]
+        if "K" in b["extra_info"]:                    # ops of f: 8 exp, 8 mul, 7 add
+            assert times["time_per_f_op"] == b["stats"]["min"] / 23
+        else:
+            assert "time_per_f_op" not in times
     chain_rows = df[df.note.str.contains("test_chain")]
     assert set(chain_rows.strategy) == {"right"} and set(chain_rows.R.dropna()) == {2}
 

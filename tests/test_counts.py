@@ -159,6 +159,19 @@ def test_reverse_indexing_counts_repeated_contributions_only():
     assert c.by_op == {"mul": 3, "add": 2}
 
 
+def test_integer_index_of_a_matrix_reads_a_row():
+    # x[0] of a 2-D input is a row, not a scalar: its contributions accumulate per element.
+    f = lambda x: x[0].sum() + (x[0] * 2.0).sum() + x[1, 2]     # noqa: E731   K = 12
+    x = np.arange(12.0).reshape(3, 4)
+    c, g = counted(costad.grad(f), x)
+    expected = np.zeros((3, 4))
+    expected[0], expected[1, 2] = 3.0, 1.0
+    np.testing.assert_array_equal(g, expected)
+    np.testing.assert_array_equal(costad.grad(f, mode="forward")(x), expected)
+    # f: 8 add, 4 mul; mul VJP: 4 mul; the second row contribution: 4 add
+    assert c.by_op == {"add": 12, "mul": 8}
+
+
 def test_counting_blocks_nest_and_add_up():
     f, x = FAMILIES["rosenbrock"].build(10, 0)
     with costad.counting() as outer:

@@ -101,3 +101,18 @@ def test_traced_index_is_refused_and_stop_gradient_works():
         costad.grad(lambda x: x[x[0]])(np.ones(2))
     g = costad.grad(lambda x: x[0] * costad.stop_gradient(x[1]))(np.array([2.0, 3.0]))
     np.testing.assert_array_equal(g, [3.0, 0.0])
+
+
+@pytest.mark.parametrize("use", [lambda t: t * 2.0, lambda t: np.exp(t), lambda t: np.sum(t),
+                                 lambda t: t[0], lambda t: costad.primitives.exp(t)])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_traced_value_that_escaped_its_call_is_refused(use, mode):
+    escaped = []
+
+    def f(x):
+        escaped.append(x)
+        return (x * 2.0).sum()
+
+    costad.grad(f, mode=mode)(np.ones(3))
+    with pytest.raises(costad.EscapedTracerError, match="escaped"):
+        use(escaped[0])

@@ -168,3 +168,23 @@ def test_jvp_and_vjp_on_vector_functions():
     value, pullback = costad.vjp(f, x)
     np.testing.assert_allclose(pullback(np.array([1.0, 0.0])), [2.0, 1.0, 0.0])
     np.testing.assert_allclose(pullback(np.array([0.0, 1.0])), [0.0, 0.0, np.cos(0.5)])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_reverse_mode_restores_the_garbage_collector(enabled):
+    # Recording pauses the cyclic collector; it must come back as it was, even after f fails.
+    import gc
+
+    def fails(x):
+        raise RuntimeError("inside f")
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert costad.grad(seed_pairs_loop)(np.ones(4)).shape == (4,)
+        assert gc.isenabled() is enabled
+        with pytest.raises(RuntimeError, match="inside f"):
+            costad.grad(fails)(np.ones(4))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
