@@ -2,7 +2,9 @@
 
 - MLP loss, width 512, depth 4, batch 256: value_and_grad (reverse) against the plain loss.
 - Scalar code: the seed example over P pairs in a Python loop, reverse value_and_grad;
-  time per counted operation should stay flat as P grows.
+  time per counted operation should stay flat as P grows (target: 3 us or less). The
+  counts of the call (W) and K, the operations of f, go in extra_info, and `costad
+  bench-table` divides: ``time_per_op`` = min time / W, ``time_per_f_op`` = min time / K.
 - Counting overhead: the same reverse pass inside and outside a counting block.
 """
 import numpy as np
