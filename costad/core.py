@@ -18,9 +18,8 @@ import numpy as _np
 from . import cost as _cost
 from .errors import EscapedTracerError, ShapeError
 
-__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "shape_of",
-           "size_of",
-           "is_traced"]
+__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "ENDED",
+           "shape_of", "size_of", "is_traced"]
 
 
 class Primitive:
@@ -136,6 +135,9 @@ _float_dtype = _np.dtype(float)
 # The stack of active interpretations; a trace's level is its index in it.
 _trace_stack: list[Trace] = []
 
+# The level of a trace that has left the stack.
+ENDED = -1
+
 
 def shape_of(x) -> tuple:
     """Shape of a plain value or a tracer (a Python float has shape ())."""
@@ -179,10 +181,6 @@ class new_level:
         popped = _trace_stack.pop()
         assert popped is self.trace, "interpreter stack out of order"
         popped.level = ENDED          # its tracers, if any escaped, now refuse to work
-
-
-# The level of a trace that has left the stack.
-ENDED = -1
 
 
 def bind(prim: Primitive, *args, **params):

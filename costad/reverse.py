@@ -108,7 +108,7 @@ def _cyclic_gc_paused():
 
     A tape holds no reference cycles (nodes point to values, never back), so reference
     counting frees it; the cyclic collector would only rescan the growing tape again and
-    again, which made long scalar loops 15-40% slower per operation as they grew. Cyclic
+    again, which made long scalar loops about 15% slower per operation as they grew. Cyclic
     garbage made by ``f`` itself is collected as usual once the block ends.
     """
     was_enabled = gc.isenabled()
