@@ -129,10 +129,15 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
         raise ValueError("costad: no numbers of pairs to time (the sweep is empty)")
     if repeats < 1:
         raise ValueError(f"costad: repeats must be at least 1, got {repeats}")
-    rows = []
+    # Check the whole request before timing anything.
     for p in pairs:
         if p < 1:
             raise ValueError(f"costad: the number of pairs must be positive, got {p}")
+    unknown = [name for name in peers or [] if name not in PEERS]
+    if unknown:
+        raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(PEERS)}")
+    rows = []
+    for p in pairs:
         x = np.random.default_rng([seed, p]).uniform(0.1, 1.0, 2 * p)
         K = count(seed_pairs_loop, x).total
         with counting() as work:
