@@ -133,7 +133,8 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
     for p in pairs:
         if p < 1:
             raise ValueError(f"costad: the number of pairs must be positive, got {p}")
-    unknown = [name for name in peers or [] if name not in PEERS]
+    names = list(PEERS) if peers is None else list(peers)
+    unknown = [name for name in names if name not in PEERS]
     if unknown:
         raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(PEERS)}")
     rows = []
@@ -142,7 +143,7 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
         K = count(seed_pairs_loop, x).total
         with counting() as work:
             value_and_grad(seed_pairs_loop)(x)
-        runners = scalar_loop_runners(x, peers)
+        runners = scalar_loop_runners(x, names)
         best = dict.fromkeys(runners, float("inf"))
         for _ in range(repeats):
             for key, run in runners.items():
@@ -155,7 +156,6 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
                          "us_per_f_op": seconds / K * 1e6,
                          "us_per_counted_op": seconds / work.total * 1e6})
     installed = available_peers()
-    for name in peers if peers is not None else list(PEERS):
-        if not installed[name]:
-            rows.append({"library": PEERS[name], "variant": "not installed"})
+    rows += [{"library": PEERS[name], "variant": "not installed"}
+             for name in names if not installed[name]]
     return rows

@@ -278,12 +278,8 @@ def _sweep(tape: list, output: int, seed) -> list:
             cts = prim.vjp(ct, out, *args, tuple(p >= 0 for p in parents), **params)
         for parent, c in zip(parents, cts):
             if parent >= 0 and c is not None:
-                current = adjoints[parent]
-                if current is None and c.__class__ is not IndexedCotangent:
-                    adjoints[parent] = c            # the first contribution: an assignment
-                else:
-                    adjoints[parent] = _accumulate(current, c)
-    return [a.buffer if a.__class__ is _IndexAccumulator else a for a in adjoints]
+                adjoints[parent] = _accumulate(adjoints[parent], c)
+    return [_densify(a) for a in adjoints]
 
 
 def tape_storage(tape: list[Node]) -> tuple[int, int]:

@@ -1,5 +1,7 @@
 """The strategies agree: forward and reverse to rounding, finite differences within their
 error bound; hand-written backprop (C6) and shared parameters (C7); Jacobians and HVPs."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -173,8 +175,6 @@ def test_jvp_and_vjp_on_vector_functions():
 @pytest.mark.parametrize("enabled", [True, False])
 def test_reverse_mode_restores_the_garbage_collector(enabled):
     # Recording pauses the cyclic collector; it must come back as it was, even after f fails.
-    import gc
-
     def fails(x):
         raise RuntimeError("inside f")
 
