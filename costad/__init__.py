@@ -12,7 +12,7 @@ gradient by four strategies, every one of them counted by the same counter:
 """
 from . import numpy_dispatch as _numpy_dispatch  # noqa: F401  (installs the NumPy protocols)
 from . import chain
-from .api import count, hvp, jacobian, jvp, trace, vjp
+from .api import count, counted, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
 from .errors import (CostadError, EscapedTracerError, InputTypeError, NonScalarOutputError,
                      ShapeError, UnsupportedOperationError)
@@ -20,11 +20,12 @@ from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
 from .primitives import PRIMITIVES, stop_gradient
+from .pytree import tree_leaves
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "trace", "count", "counting", "Cost", "Graph", "GraphNode",
+    "trace", "count", "counted", "counting", "tree_leaves", "Cost", "Graph", "GraphNode",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "MODES", "default_step",
     "stop_gradient", "supported_numpy", "PRIMITIVES",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .cost import Cost, counting
-from .pytree import flatten
+from .pytree import tree_leaves
 
 __all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
            "row", "relative_error", "MIN_SAMPLE_SECONDS"]
@@ -126,8 +126,7 @@ def time_rows(base: dict, timing: Timing) -> list[dict]:
 
 def relative_error(value, reference) -> float:
     """max |value - reference| / max(1, max |reference|), over every leaf."""
-    a, _, _ = flatten(value)
-    b, _, _ = flatten(reference)
+    a, b = tree_leaves(value), tree_leaves(reference)
     num = max((float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b)),
               default=0.0)
     den = max([1.0] + [float(np.max(np.abs(np.asarray(y)))) for y in b if np.size(y)])

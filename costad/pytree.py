@@ -14,7 +14,7 @@ import numpy as np
 from .core import Tracer
 from .errors import InputTypeError
 
-__all__ = ["flatten", "leaf_size"]
+__all__ = ["flatten", "leaf_size", "tree_leaves"]
 
 
 def _check_leaf(leaf, path: str):
@@ -77,3 +77,12 @@ def flatten(x: Any, name: str = "x") -> tuple[list, Callable[[list], Any], list[
 def leaf_size(leaf) -> int:
     """Number of scalars in one leaf."""
     return int(np.size(leaf)) if not isinstance(leaf, Tracer) else leaf.size
+
+
+def tree_leaves(x: Any) -> list:
+    """The leaves of a nested structure (floats, arrays, ...), in order, unchecked."""
+    if isinstance(x, dict):
+        return [leaf for k in x for leaf in tree_leaves(x[k])]
+    if isinstance(x, (list, tuple)):
+        return [leaf for v in x for leaf in tree_leaves(v)]
+    return [x]

@@ -180,3 +180,14 @@ def test_counting_blocks_nest_and_add_up():
         costad.count(f, x)
     assert outer.total == inner.total + FAMILIES["rosenbrock"].K(10)
     assert (inner + costad.Cost({"add": 1})).total == inner.total + 1
+
+
+def test_counted_charges_plain_numpy_inside_counting_only():
+    f = lambda p: np.sum(np.exp(p["a"]) * p["b"])                     # noqa: E731
+    x = {"a": np.ones(3), "b": np.full(3, 2.0)}
+    with costad.counting() as c:
+        value = costad.counted(f)(x)
+    assert value == pytest.approx(f(x))
+    assert c.by_op == {"exp": 3, "mul": 3, "add": 2}
+    assert costad.counted(f)(x) == pytest.approx(f(x))              # outside: plain NumPy
+    assert costad.tree_leaves({"a": [1.0, (2.0, np.ones(2))]})[:2] == [1.0, 2.0]

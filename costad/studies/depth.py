@@ -5,10 +5,9 @@ from functools import partial
 
 import numpy as np
 
-from .. import boxing
 from ..functions import mlp_backprop, mlp_init, mlp_loss
+from ..api import counted
 from ..gradients import value_and_grad
-from ..pytree import flatten
 from . import Settings, Task
 from .common import gradient_call, measure_eval, measure_gradient, skipped
 
@@ -28,8 +27,7 @@ def grid(settings: Settings) -> dict:
 
 def _hand(params, X, Y):
     """The hand-written backprop, run through costad's evaluation so its work is counted."""
-    leaves, rebuild, _ = flatten(params)
-    return boxing.call(lambda p: mlp_backprop(p, X, Y), leaves, rebuild)
+    return counted(lambda p: mlp_backprop(p, X, Y))(params)
 
 
 def _run(R: int, settings: Settings) -> list[dict]:
