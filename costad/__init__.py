@@ -9,25 +9,31 @@ gradient by four strategies, every one of them counted by the same counter:
 >>> with costad.counting() as c:
 ...     costad.grad(f, mode="reverse")(np.ones(3))
 >>> c.by_op
+
+This package is the engine and imports NumPy only; the study harness (experiments,
+results, figures, the command line) is `costad.study`.
 """
 from . import numpy_dispatch as _numpy_dispatch  # noqa: F401  (installs the NumPy protocols)
+from . import primitives as _primitives  # noqa: F401  (registers every family)
 from . import chain
 from .api import count, counted, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
 from .errors import (CostadError, EscapedTracerError, InputTypeError, NonScalarOutputError,
-                     ShapeError, UnsupportedOperationError)
+                     OutputTypeError, ShapeError, UnsupportedOperationError)
 from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
+from .pipelines import make_jvp, make_vjp
 from .primitives import PRIMITIVES, stop_gradient
-from .pytree import tree_leaves
+from .tree import TreeDef, tree_flatten, tree_leaves, tree_unflatten
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "trace", "count", "counted", "counting", "tree_leaves", "Cost", "Graph", "GraphNode",
-    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "MODES", "default_step",
-    "stop_gradient", "supported_numpy", "PRIMITIVES",
+    "trace", "count", "counted", "counting", "Cost", "Graph", "GraphNode",
+    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "make_vjp", "make_jvp",
+    "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES",
+    "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-    "NonScalarOutputError", "EscapedTracerError", "chain", "__version__",
+    "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "chain", "__version__",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import cost as _cost
 from .core import Trace, Tracer, bind, new_level
+from .tree import TreeDef, tree_flatten
 
 __all__ = ["BoxTrace", "BoxTracer", "call"]
 
@@ -35,20 +36,12 @@ class BoxTrace(Trace):
         return BoxTracer(self, out) if prim.differentiable else out
 
 
-def _unbox(out, trace):
-    if isinstance(out, BoxTracer) and out._trace is trace:
-        return out.value
-    if isinstance(out, (list, tuple)):
-        return type(out)(_unbox(o, trace) for o in out)
-    if isinstance(out, dict):
-        return {k: _unbox(v, trace) for k, v in out.items()}
-    return out
-
-
-def call(f, leaves: list, rebuild):
-    """``f(rebuild(leaves))``, counted when a counting block is active."""
+def call(f, leaves: list, in_tree: TreeDef):
+    """``f(in_tree.unflatten(leaves))``, counted when a counting block is active."""
     if not _cost.is_counting():
-        return f(rebuild(leaves))
+        return f(in_tree.unflatten(leaves))
     with new_level(BoxTrace) as trace:
-        out = f(rebuild([BoxTracer(trace, leaf) for leaf in leaves]))
-    return _unbox(out, trace)
+        out = f(in_tree.unflatten([BoxTracer(trace, leaf) for leaf in leaves]))
+    out_leaves, out_tree = tree_flatten(out, name="f(x)")
+    return out_tree.unflatten(o.value if isinstance(o, BoxTracer) and o._trace is trace else o
+                              for o in out_leaves)

@@ -8,51 +8,81 @@ handles it: forward mode computes a tangent, reverse mode records a tape node, a
 either then binds the primitive again on the values one level down. Counting therefore
 sits underneath every interpretation, and the derivative rules, written with primitives,
 are counted by the same counter as the function (the design of JAX's Autodidax).
+
+The interpreter stack is per thread, so two threads can trace and count at once.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Mapping
 
 import numpy as _np
 
 from . import cost as _cost
-from .errors import EscapedTracerError, ShapeError
+from .errors import EscapedTracerError, ShapeError, UnsupportedOperationError
 
-__all__ = ["Primitive", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level", "ENDED",
-           "shape_of", "size_of", "is_traced"]
+__all__ = ["Primitive", "Joint", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level",
+           "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value"]
+
+
+class Joint:
+    """A VJP rule giving every argument's cotangent at once, for rules that share work
+    between arguments (the factor ct / b of a division, the comparison of a maximum).
+
+    ``rule(ct, out, *args, needs, **params) -> tuple``, one cotangent per argument (None
+    where ``needs[i]`` is false or the contribution is zero); ``needs`` is positional,
+    right after the arguments.
+    """
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Callable):
+        self.rule = rule
 
 
 class Primitive:
     """One record of the primitive table.
 
-    name:  the primitive's name, as printed in graph listings.
+    name:  the primitive's name, as printed in graph listings; also its cost kind.
     impl:  ``impl(*args, **params)`` on plain NumPy values.
-    cost:  ``cost(out, *args, **params) -> {kind: count}`` (DESIGN.md section 2);
+    cost:  ``cost(out, *args, **params) -> {kind: count}`` (docs/design.md, section 2);
            ``{}`` for structural operations.
-    jvp:   ``jvp(tangents, out, *args, **params) -> tangent`` or None for a zero tangent;
-           ``tangents[i]`` is None where argument i has a zero tangent. None for a
-           primitive whose output has no derivative (comparisons).
-    vjp:   ``vjp(ct, out, *args, needs, **params) -> tuple`` with one cotangent per
-           argument (None where ``needs[i]`` is false or the contribution is zero);
-           ``needs`` is passed positionally, right after the arguments.
+    jvp:   ``jvp(tangents, out, *args, **params) -> tangent``, or None for a zero tangent;
+           ``tangents[i]`` is None where argument i has a zero tangent. The forward trace
+           broadcasts the result to the output's shape. Omitted for a ``linear`` primitive:
+           its JVP is the primitive itself, applied to the tangent.
+    vjp:   per argument, ``rule(ct, out, *args, **params) -> cotangent`` (None for a zero
+           contribution), or None for an argument that never takes a cotangent (the
+           condition of a ``where``); or a `Joint` rule for rules that share work. The
+           reverse sweep sums a cotangent over the axes its argument was broadcast along.
+    linear: True for a unary primitive linear in its argument (reshape, sum, getitem, ...).
     differentiable: False for primitives with a piecewise-constant output (comparisons,
            sign): their results are never traced.
     """
 
-    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "differentiable", "doc")
+    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "linear", "differentiable", "doc")
 
-    def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None,
-                 vjp: Callable | None, differentiable: bool = True, doc: str = ""):
+    def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None = None,
+                 vjp: tuple | Joint | None = None, *, linear: bool = False,
+                 differentiable: bool = True, doc: str = ""):
         self.name = name
         self.impl = impl
         self.cost = cost
+        self.linear = linear
+        if linear:
+            if jvp is not None:
+                raise ValueError(f"primitive {name}: a linear primitive's JVP is itself")
+            jvp = self._linear_jvp
         self.jvp = jvp
         self.vjp = vjp
         self.differentiable = differentiable
         self.doc = doc
 
+    def _linear_jvp(self, tangents, out, *args, **params):
+        return self(tangents[0], **params)
+
     def __call__(self, *args, **params):
-        if _trace_stack:
+        if _open_levels and _interpreters.stack:
             return apply(self, args, params)
         # Nothing is being traced (a VJP rule inside a plain reverse sweep, say): evaluate.
         return evaluate(self, args, params)
@@ -103,7 +133,7 @@ class Tracer:
 
     @property
     def dtype(self):
-        return getattr(self.primal, "dtype", None) or _float_dtype
+        return dtype_of(self.primal)
 
     def __len__(self) -> int:
         shape = self.shape
@@ -117,23 +147,67 @@ class Tracer:
 
     def __array__(self, *args, **kwargs):
         raise TypeError(
-            "costad cannot turn a traced value into a plain NumPy array (np.asarray, np.array, "
-            "float(), or a NumPy function outside costad's table was applied to it); "
-            "that would silently drop its derivative. Use the NumPy operations costad "
-            "supports (costad.supported_numpy()).")
+            "costad cannot turn a traced value into a plain NumPy array: that would silently "
+            "drop its derivative. This happens with np.array(...) or np.asarray(...) of traced "
+            "values (build arrays with np.stack or np.concatenate), when a traced value is "
+            "stored into a plain NumPy array (y[i] = x), and with NumPy functions outside "
+            "costad's table (costad.supported_numpy()).")
 
     def __float__(self):
-        raise TypeError("costad cannot convert a traced value to float: its derivative "
-                        "would be lost. Keep it as an array or use costad.stop_gradient.")
+        # NumPy calls this when a traced value is stored into a plain array (y[i] = x), then
+        # replaces the error with its own ("setting an array element with a sequence");
+        # `new_level` recognises that error by this mark and restores the explanation.
+        _interpreters.refused_conversion = True
+        raise TypeError(_CONVERSION_REFUSED)
 
     __int__ = __float__
     __complex__ = __float__
+    __index__ = __float__
 
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "costad cannot assign into a traced array (x[i] = v changes it in place); build "
+            "a new array instead, e.g. with np.where, np.concatenate or np.stack")
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: an ndarray attribute costad does not trace.
+        if not name.startswith("__") and hasattr(_np.ndarray, name):
+            raise UnsupportedOperationError(
+                f"costad cannot trace the array attribute or method ndarray.{name}; see "
+                "costad.supported_numpy() for what is supported")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+_CONVERSION_REFUSED = (
+    "costad cannot convert a traced value to a Python number: its derivative would be lost. "
+    "This happens with float(x) or int(x), and when a traced value is stored into a plain "
+    "NumPy array (y[i] = x): build arrays with np.stack or np.concatenate instead, or use "
+    "costad.stop_gradient(x) for a constant.")
 
 _float_dtype = _np.dtype(float)
 
-# The stack of active interpretations; a trace's level is its index in it.
-_trace_stack: list[Trace] = []
+
+class _Interpreters(threading.local):
+    """The stack of active interpretations of the current thread; a trace's level is its
+    index in it."""
+
+    def __init__(self):
+        self.stack: list[Trace] = []
+        self.refused_conversion = False
+
+
+_interpreters = _Interpreters()
+
+# Interpretations open in any thread. While it is zero, a primitive called outside any
+# trace (every VJP rule of a plain reverse sweep) skips the per-thread lookup.
+_open_levels = 0
+_levels_lock = threading.Lock()
+
+
+def _opened(delta: int) -> None:
+    global _open_levels
+    with _levels_lock:
+        _open_levels += delta
 
 # The level of a trace that has left the stack.
 ENDED = -1
@@ -159,28 +233,58 @@ def size_of(x) -> int:
     return size
 
 
+def dtype_of(x) -> _np.dtype:
+    """NumPy dtype of a plain value or a tracer (a Python float is float64)."""
+    if x.__class__ is float:
+        return _float_dtype
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return _np.result_type(x)
+    return dtype
+
+
 def is_traced(x) -> bool:
     """True if ``x`` is a traced value of any active interpretation."""
     return isinstance(x, Tracer)
 
 
+def primal_value(x):
+    """The plain value under any number of interpretations."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def trace_depth() -> int:
+    """Number of active interpretations in this thread."""
+    return len(_interpreters.stack)
+
+
 class new_level:
-    """Context manager that pushes a trace of class ``trace_cls`` on the interpreter stack."""
+    """Context manager that pushes a trace of class ``trace_cls`` on this thread's stack."""
 
     def __init__(self, trace_cls: type, *args):
         self.trace_cls = trace_cls
         self.args = args
 
     def __enter__(self) -> Trace:
-        trace = self.trace_cls(len(_trace_stack), *self.args)
-        _trace_stack.append(trace)
+        _interpreters.refused_conversion = False
+        stack = _interpreters.stack
+        trace = self.trace_cls(len(stack), *self.args)
+        stack.append(trace)
+        _opened(1)
         self.trace = trace
         return trace
 
-    def __exit__(self, *exc) -> None:
-        popped = _trace_stack.pop()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        popped = _interpreters.stack.pop()
+        _opened(-1)
         assert popped is self.trace, "interpreter stack out of order"
         popped.level = ENDED          # its tracers, if any escaped, now refuse to work
+        if (exc_type is ValueError and _interpreters.refused_conversion
+                and "sequence" in str(exc)):
+            _interpreters.refused_conversion = False
+            raise TypeError(_CONVERSION_REFUSED) from exc
 
 
 def bind(prim: Primitive, *args, **params):
@@ -211,6 +315,20 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
         shapes = ", ".join(str(shape_of(a)) for a in args)
         raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "
                          f"{shapes}: {err}") from err
-    if _cost._counters:
-        _cost._counters[-1]._add_counts(prim.cost(out, *args, **params))
+    if out.__class__ is not float:
+        _refuse_complex(prim, out)
+    if _cost.open_blocks:
+        counters = _cost._counters.stack
+        if counters:
+            counters[-1]._add_counts(prim.cost(out, *args, **params))
     return out
+
+
+def _refuse_complex(prim: Primitive, out) -> None:
+    """costad differentiates real programs: a complex value anywhere is an error, never a
+    derivative that quietly drops the imaginary part."""
+    dtype = getattr(out, "dtype", None)
+    if (dtype is not None and dtype.kind == "c") or out.__class__ is complex:
+        raise UnsupportedOperationError(
+            f"costad: {prim.name} gave a complex result (a complex input or constant reached "
+            "it); costad differentiates real-valued programs only")

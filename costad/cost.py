@@ -1,19 +1,21 @@
 """Exact operation counts: the `Cost` record and the `counting()` context.
 
-The cost model (DESIGN.md section 2) counts elementary scalar operations per kind
+The cost model (docs/design.md, section 2) counts elementary scalar operations per kind
 (``"mul"``, ``"add"``, ``"exp"``, ...). Primitives report their counts to the innermost
-active counter; when a `counting()` block ends its counts are added to the enclosing one,
-so nested blocks see the same totals as a single outer block.
+active counter of their thread; when a `counting()` block ends its counts are added to the
+enclosing one, so nested blocks see the same totals as a single outer block.
 
 Counting is off unless a `counting()` block is active: outside one, evaluating a primitive
 pays nothing for the bookkeeping (this is what lets timings exclude counting overhead).
+Counters are per thread: two threads counting at once each see only their own work.
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "is_counting"]
+__all__ = ["Cost", "counting", "charge", "charge_storage", "is_counting"]
 
 
 class Cost:
@@ -52,12 +54,17 @@ class Cost:
             if n:
                 by_op[kind] = by_op.get(kind, 0) + n
 
+    def _absorb(self, other: "Cost") -> None:
+        """Add every field of ``other`` to this cost, in place."""
+        self._add_counts(other.by_op)
+        self.stored_nodes += other.stored_nodes
+        self.stored_bytes += other.stored_bytes
+
     def __add__(self, other: "Cost") -> "Cost":
         if not isinstance(other, Cost):
             return NotImplemented
-        result = Cost(self.by_op, self.stored_nodes + other.stored_nodes,
-                      self.stored_bytes + other.stored_bytes)
-        result._add_counts(other.by_op)
+        result = Cost(self.by_op, self.stored_nodes, self.stored_bytes)
+        result._absorb(other)
         return result
 
     def __eq__(self, other: object) -> bool:
@@ -65,6 +72,8 @@ class Cost:
             return NotImplemented
         return (self.by_op == other.by_op and self.stored_nodes == other.stored_nodes
                 and self.stored_bytes == other.stored_bytes)
+
+    __hash__ = None                                  # mutable while a block fills it
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.by_op.items()))
@@ -74,26 +83,51 @@ class Cost:
         return f"Cost(total={self.total}: {kinds or 'nothing'}{stored})"
 
 
-# The stack of active counters; primitives report to the innermost one.
-_counters: list[Cost] = []
+class _Counters(threading.local):
+    """The stack of active counters of the current thread; primitives report to the last."""
+
+    def __init__(self):
+        self.stack: list[Cost] = []
+
+
+_counters = _Counters()
+
+# Counting blocks open in any thread. While it is zero, evaluating a primitive skips the
+# per-thread lookup altogether (the hot path of timed code); changed under a lock.
+open_blocks = 0
+_open_lock = threading.Lock()
+
+
+def _opened(delta: int) -> None:
+    global open_blocks
+    with _open_lock:
+        open_blocks += delta
+
+
+def active() -> Cost | None:
+    """The innermost active counter of this thread, or None when not counting."""
+    stack = _counters.stack
+    return stack[-1] if stack else None
 
 
 def is_counting() -> bool:
-    """True inside a `counting()` block."""
-    return bool(_counters)
+    """True inside a `counting()` block (of this thread)."""
+    return bool(_counters.stack)
 
 
 def charge(counts: Mapping[str, int]) -> None:
     """Add ``counts`` to the innermost active counter (no-op when not counting)."""
-    if _counters:
-        _counters[-1]._add_counts(counts)
+    stack = _counters.stack
+    if stack:
+        stack[-1]._add_counts(counts)
 
 
 def charge_storage(nodes: int, nbytes: int) -> None:
     """Record what a reverse-mode tape stored (no-op when not counting)."""
-    if _counters:
-        _counters[-1].stored_nodes += nodes
-        _counters[-1].stored_bytes += nbytes
+    stack = _counters.stack
+    if stack:
+        stack[-1].stored_nodes += nodes
+        stack[-1].stored_bytes += nbytes
 
 
 @contextlib.contextmanager
@@ -105,16 +139,16 @@ def counting() -> Iterator[Cost]:
     >>> c.total, c.by_op
 
     The yielded `Cost` fills in while the block runs. On exit its counts are also added to
-    any enclosing `counting()` block.
+    any enclosing `counting()` block of the same thread.
     """
     cost = Cost()
-    _counters.append(cost)
+    stack = _counters.stack
+    stack.append(cost)
+    _opened(1)
     try:
         yield cost
     finally:
-        _counters.pop()
-        if _counters:
-            outer = _counters[-1]
-            outer._add_counts(cost.by_op)
-            outer.stored_nodes += cost.stored_nodes
-            outer.stored_bytes += cost.stored_bytes
+        _opened(-1)
+        stack.pop()
+        if stack:
+            stack[-1]._absorb(cost)

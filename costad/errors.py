@@ -1,7 +1,7 @@
 """The errors costad raises; each message names the problem and what to do about it."""
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-           "NonScalarOutputError", "EscapedTracerError"]
+           "OutputTypeError", "NonScalarOutputError", "EscapedTracerError"]
 
 
 class CostadError(Exception):
@@ -18,6 +18,10 @@ class ShapeError(CostadError, ValueError):
 
 class InputTypeError(CostadError, TypeError):
     """An input that cannot be differentiated: integer, boolean, complex or non-numeric."""
+
+
+class OutputTypeError(CostadError, TypeError):
+    """f returned something that has no derivative: a boolean, a complex number, a string."""
 
 
 class NonScalarOutputError(CostadError, ValueError):

@@ -1,11 +1,14 @@
 """Forward mode: values carry tangents; every primitive applies its JVP rule.
 
 The tangent work is done with primitives one level down, so it is counted (and can itself
-be traced: forward over reverse gives Hessian-vector products).
+be traced: forward over reverse gives Hessian-vector products). Inputs and outputs are flat
+lists of leaves; `costad.pipelines` handles their structure.
 """
 from __future__ import annotations
 
-from .core import Trace, Tracer, bind, new_level
+from .core import Trace, Tracer, bind, new_level, shape_of
+from .primitives import broadcast_to
+from .tree import TreeDef, tree_flatten
 
 __all__ = ["JVPTrace", "JVPTracer", "jvp_call"]
 
@@ -49,29 +52,28 @@ class JVPTrace(Trace):
             tangent = None
         else:
             tangent = prim.jvp(tangents, out, *values, **params)
+            # A tangent of a broadcast argument is broadcast once here (free), not in rules.
+            if tangent is not None and shape_of(tangent) != shape_of(out):
+                tangent = broadcast_to(tangent, shape=shape_of(out))
         return JVPTracer(self, out, tangent)
 
 
-def _split(out, trace):
-    """Separate an output (a value or a list/tuple/dict of values) into values and tangents."""
-    if isinstance(out, JVPTracer) and out._trace is trace:
-        return out.value, out.tangent
-    if isinstance(out, (list, tuple)):
-        pairs = [_split(o, trace) for o in out]
-        return type(out)(p[0] for p in pairs), type(out)(p[1] for p in pairs)
-    if isinstance(out, dict):
-        pairs = {k: _split(v, trace) for k, v in out.items()}
-        return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
-    return out, None
+def jvp_call(f, leaves: list, tangents: list, in_tree: TreeDef):
+    """Evaluate ``f`` on the inputs ``in_tree.unflatten(leaves)`` with tangents seeded.
 
-
-def jvp_call(f, leaves: list, tangents: list, rebuild):
-    """Evaluate ``f(rebuild(leaves))`` with tangents seeded on the leaves.
-
-    Returns ``(value, tangent)`` of the output, with the output's structure; a tangent is
-    None where the output does not depend on the inputs.
+    Returns ``(values, tangents, out_tree)``: the output's leaves, their tangents (None
+    where the output does not depend on the inputs) and its structure.
     """
     with new_level(JVPTrace) as trace:
         boxed = [JVPTracer(trace, leaf, t) for leaf, t in zip(leaves, tangents)]
-        out = f(rebuild(boxed))
-    return _split(out, trace)
+        out = f(in_tree.unflatten(boxed))
+    out_leaves, out_tree = tree_flatten(out, name="f(x)")
+    values, out_tangents = [], []
+    for o in out_leaves:
+        if isinstance(o, JVPTracer) and o._trace is trace:
+            values.append(o.value)
+            out_tangents.append(o.tangent)
+        else:
+            values.append(o)
+            out_tangents.append(None)
+    return values, out_tangents, out_tree

@@ -1,8 +1,7 @@
 """The gradient strategies: finite differences (forward and central), forward mode, reverse mode.
 
-Each strategy takes the flattened input (leaves and a rebuild function) and returns the value
-and one gradient per leaf. All their arithmetic goes through primitives, so inside a
-`counting()` block their exact cost is:
+All their arithmetic goes through primitives, so inside a `counting()` block their exact
+cost is:
 
 - ``fd``:         (n+1) K + 3n  (one add to perturb, one sub and one div per coordinate)
 - ``fd-central``: 2n K + 4n     (an add and a sub to perturb, a sub and a div); it never
@@ -11,43 +10,81 @@ and one gradient per leaf. All their arithmetic goes through primitives, so insi
 - ``reverse``:    one recorded pass of f plus one backward sweep, a bounded multiple of K
 
 The finite-difference step is absolute (not scaled by |x_i|), so that the counts above are
-exact: by default sqrt(machine epsilon) for ``fd`` and its cube root for ``fd-central``, the
-steps that balance truncation and rounding error for inputs of order one.
+exact: by default sqrt(eps) for ``fd`` and eps^(1/3) for ``fd-central``, eps the machine
+epsilon of each input's own dtype (so a float32 input gets a float32-sized step), the steps
+that balance truncation and rounding error for inputs of order one. A step that vanishes in
+rounding (x + h == x) is refused rather than giving a zero gradient. f always receives
+copies, never the caller's arrays, so an f that updates its argument in place is safe.
+
+Every strategy nests in every other (grad of grad, in any modes): a traced input is
+perturbed with the free ``setitem`` primitive, and derivatives are assembled with free
+structural primitives. Finite differences nested in finite differences lose all accuracy
+with default steps (the error grows like eps / h^2), so that combination needs explicit
+steps on both.
 """
 from __future__ import annotations
 
+import math
+import numbers
+import threading
 from typing import Callable
 
 import numpy as np
 
 from . import boxing
-from . import cost as _cost
-from .core import Tracer, shape_of
-from .errors import NonScalarOutputError
-from .forward import jvp_call
-from .primitives import add, div, sub
-from .pytree import flatten
-from .reverse import backward, record, tape_storage
+from .core import Tracer, dtype_of, primal_value, shape_of
+from .errors import NonScalarOutputError, OutputTypeError
+from .pipelines import as_leaf_gradient, make_jvp, make_vjp
+from .primitives import add, concatenate, div, getitem, reshape, setitem, sub
+from .tree import flatten_inputs, leaf_size
 
 __all__ = ["MODES", "grad", "value_and_grad", "default_step", "check_scalar_output",
-           "unit_tangent", "leaf_gradients"]
+           "as_leaf_gradient", "unit_tangent", "assemble"]
 
 MODES = ("fd", "fd-central", "forward", "reverse")
 
-_EPS = float(np.finfo(float).eps)
+
+def default_step(mode: str, dtype=np.float64) -> float:
+    """The default finite-difference step for inputs of ``dtype``: eps^(1/2) for fd,
+    eps^(1/3) for fd-central, eps the machine epsilon of ``dtype``."""
+    eps = float(np.finfo(dtype).eps)
+    return eps ** 0.5 if mode == "fd" else eps ** (1.0 / 3.0)
 
 
-def default_step(mode: str) -> float:
-    """The default finite-difference step: eps^(1/2) for fd, eps^(1/3) for fd-central."""
-    return _EPS ** 0.5 if mode == "fd" else _EPS ** (1.0 / 3.0)
+def check_step(step) -> float | None:
+    """A finite-difference step must be a finite positive real number (or None)."""
+    if step is None:
+        return None
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Real):
+        raise TypeError(f"costad: the finite-difference step must be a positive number, "
+                        f"got {step!r}")
+    value = float(step)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"costad: the finite-difference step must be finite and positive, "
+                         f"got {step!r}")
+    return value
 
 
 def check_scalar_output(out, what: str = "grad") -> None:
-    """Refuse outputs that have no gradient: non-scalars and non-numbers."""
+    """Refuse outputs that have no gradient: non-scalars, booleans, complex, non-numbers."""
     if out is None or isinstance(out, (str, bytes, list, tuple, dict)):
         raise NonScalarOutputError(
             f"costad: {what} needs f to return a scalar float; f returned "
             f"{type(out).__name__}")
+    if not isinstance(out, Tracer):
+        if isinstance(out, (bool, np.bool_)) or getattr(out, "dtype", None) == np.bool_:
+            raise OutputTypeError(f"costad: {what} needs f to return a real number; f "
+                                  "returned a boolean, which has no derivative")
+        try:
+            kind = np.result_type(out).kind
+        except TypeError:
+            kind = None
+        if kind == "c":
+            raise OutputTypeError(f"costad: {what} needs f to return a real number; f "
+                                  "returned a complex number")
+        if kind not in ("f", "i", "u"):
+            raise NonScalarOutputError(f"costad: {what} needs f to return a scalar float; "
+                                       f"f returned {type(out).__name__}")
     shape = shape_of(out)
     if shape != ():
         raise NonScalarOutputError(
@@ -55,125 +92,192 @@ def check_scalar_output(out, what: str = "grad") -> None:
             "Use costad.jacobian or costad.vjp for vector outputs, or reduce it (e.g. .sum()).")
 
 
-def _zeros_like(leaf):
-    if isinstance(leaf, Tracer):
-        return np.zeros(leaf.shape)
-    return 0.0 if np.ndim(leaf) == 0 and not isinstance(leaf, np.ndarray) else np.zeros_like(
-        leaf, dtype=float)
-
-
-def _as_plain(g, leaf):
-    """Give a gradient the type of its leaf; copy read-only broadcast views into arrays."""
-    if isinstance(g, Tracer):
-        return g
-    if isinstance(leaf, np.ndarray):
-        return np.array(np.broadcast_to(g, leaf.shape), dtype=float)
-    return g
-
-
-def unit_tangent(leaves: list, j: int, k: int) -> list:
-    """Tangents for the direction e_k of leaf j (zero elsewhere). Seeds are free."""
-    tangents = [None] * len(leaves)
-    leaf = leaves[j]
-    if isinstance(leaf, np.ndarray):
-        e = np.zeros(leaf.shape, dtype=float)
-        e.flat[k] = 1.0
-        tangents[j] = e
-    else:
-        tangents[j] = 1.0
-    return tangents
-
+# ------------------------------------------------------------------ coordinates and seeds
 
 def _coordinates(leaves: list):
     """(leaf index, flat index) of every scalar input, in order."""
     for j, leaf in enumerate(leaves):
-        for k in range(int(np.size(leaf)) if not isinstance(leaf, Tracer) else leaf.size):
+        for k in range(leaf_size(leaf)):
             yield j, k
 
 
-def _replace(leaves: list, j: int, k: int, value) -> list:
-    """Leaves with scalar k of leaf j set to ``value`` (a copy is free)."""
-    new = list(leaves)
-    if isinstance(leaves[j], np.ndarray):
-        perturbed = np.array(leaves[j], dtype=float, copy=True)
-        perturbed.flat[k] = value
-        new[j] = perturbed
+def _index(leaf, k: int):
+    """The index of scalar k of a leaf (a tuple for arrays, None for scalars)."""
+    shape = shape_of(leaf)
+    return tuple(int(i) for i in np.unravel_index(k, shape)) if shape else None
+
+
+def unit_tangent(leaves: list, j: int, k: int) -> list:
+    """Tangents for the direction e_k of leaf j (None, a zero tangent, elsewhere). Free."""
+    tangents: list = [None] * len(leaves)
+    leaf = leaves[j]
+    shape = shape_of(leaf)
+    if shape:
+        e = np.zeros(shape, dtype=dtype_of(leaf))
+        e[_index(leaf, k)] = 1
+        tangents[j] = e
     else:
-        new[j] = value
-    return new
+        tangents[j] = 1.0 if leaf.__class__ is float else dtype_of(leaf).type(1)
+    return tangents
+
+
+def assemble(column: list, leaf):
+    """One leaf's gradient from its scalar derivatives, in flat order (None: zero).
+
+    Plain values fill an array; traced values (nested derivatives) are joined with the free
+    ``concatenate`` and ``reshape`` primitives so that the outer derivative sees them.
+    """
+    shape = shape_of(leaf)
+    if not shape:
+        return as_leaf_gradient(column[0] if column else None, leaf)
+    if not any(isinstance(v, Tracer) for v in column):
+        dtype = dtype_of(leaf)
+        flat = np.array([0 if v is None else primal_value(v) for v in column], dtype=dtype)
+        return as_leaf_gradient(flat.reshape(shape), leaf)
+    parts = [np.zeros(1, dtype_of(leaf)) if v is None else reshape(v, shape=(1,))
+             for v in column]
+    return as_leaf_gradient(reshape(concatenate(*parts, axis=0), shape=shape), leaf)
+
+
+# ---------------------------------------------------------------------- finite differences
+
+class _Nesting(threading.local):
+    def __init__(self):
+        self.active: list[tuple[str, bool]] = []
+
+
+_fd_nesting = _Nesting()
+
+
+class _finite_differences:
+    """Marks a finite-difference strategy as running (per thread), refusing FD in FD with a
+    default step, where the nested error ~ eps / h^2 leaves no correct digit."""
+
+    def __init__(self, mode: str, step):
+        self.entry = (mode, step is not None)
+
+    def __enter__(self):
+        active = _fd_nesting.active
+        if active and not (self.entry[1] and all(explicit for _, explicit in active)):
+            raise ValueError(
+                f"costad: finite differences nested in finite differences ({self.entry[0]} "
+                f"inside {active[-1][0]}) with a default step lose every digit (the error "
+                "grows like eps / h^2); pass an explicit step= to both (e.g. 1e-4), or use "
+                "forward or reverse mode for one of them")
+        active.append(self.entry)
+
+    def __exit__(self, *exc):
+        _fd_nesting.active.pop()
 
 
 def _scalar_at(leaf, k: int):
-    return leaf.flat[k] if isinstance(leaf, np.ndarray) else leaf
+    index = _index(leaf, k)
+    if index is None:
+        return leaf
+    if isinstance(leaf, Tracer):
+        return getitem(leaf, index=index)
+    return leaf[index]
 
 
-def _fd(f, leaves, rebuild, step, want_value):
-    h = default_step("fd") if step is None else float(step)
-    f0 = boxing.call(f, leaves, rebuild)
-    check_scalar_output(f0)
-    grads = [_zeros_like(leaf) for leaf in leaves]
-    for j, k in _coordinates(leaves):
-        x_k = _scalar_at(leaves[j], k)
-        f1 = boxing.call(f, _replace(leaves, j, k, add(x_k, h)), rebuild)
-        _store(grads, j, k, div(sub(f1, f0), h))
-    return f0, grads
-
-
-def _fd_central(f, leaves, rebuild, step, want_value):
-    h = default_step("fd-central") if step is None else float(step)
-    two_h = 2.0 * h                      # a constant of the method, not an operation on data
-    grads = [_zeros_like(leaf) for leaf in leaves]
-    f_plus = None
-    for j, k in _coordinates(leaves):
-        x_k = _scalar_at(leaves[j], k)
-        f_plus = boxing.call(f, _replace(leaves, j, k, add(x_k, h)), rebuild)
-        f_minus = boxing.call(f, _replace(leaves, j, k, sub(x_k, h)), rebuild)
-        check_scalar_output(f_plus)
-        _store(grads, j, k, div(sub(f_plus, f_minus), two_h))
-    f0 = None
-    if want_value or f_plus is None:
-        # Central differences never need f(x): `grad` skips it, `value_and_grad` pays K.
-        f0 = boxing.call(f, leaves, rebuild)
-        check_scalar_output(f0)
-    return f0, grads
-
-
-def _store(grads: list, j: int, k: int, g) -> None:
-    if isinstance(grads[j], np.ndarray):
-        grads[j].flat[k] = g
+def _with_coordinate(leaves: list, j: int, k: int, value) -> list:
+    """Leaves with scalar k of leaf j set to ``value`` (free); the others unchanged."""
+    new = list(leaves)
+    leaf = leaves[j]
+    index = _index(leaf, k)
+    if index is None:
+        new[j] = value
+    elif isinstance(leaf, Tracer) or isinstance(value, Tracer):
+        new[j] = setitem(leaf, value, index=index)
     else:
-        grads[j] = g
+        perturbed = np.array(leaf, copy=True)
+        perturbed[index] = value
+        new[j] = perturbed
+    return new
 
 
-def _forward(f, leaves, rebuild, step, want_value):
+def _evaluate(f, leaves: list, in_tree, originals: list):
+    """f on the leaves, counted; the caller's own arrays are copied first (free), so that
+    an f updating its argument in place changes neither them nor later evaluations."""
+    fresh = [np.array(leaf, copy=True) if isinstance(leaf, np.ndarray) and any(
+        leaf is o for o in originals) else leaf for leaf in leaves]
+    return boxing.call(f, fresh, in_tree)
+
+
+def _step_for(mode: str, step, leaf) -> float:
+    return default_step(mode, dtype_of(leaf)) if step is None else step
+
+
+def _check_resolved(shifted, x_k, h: float, leaf, k: int) -> None:
+    """Refuse a step lost to rounding: x + h == x would give a zero derivative."""
+    base = primal_value(x_k)
+    if np.isfinite(base) and primal_value(shifted) == base:
+        raise ValueError(
+            f"costad: the finite-difference step {h:g} is lost to rounding at input "
+            f"coordinate {k} = {base!r} ({dtype_of(leaf)}); use a larger step= or the "
+            "default step for this dtype")
+
+
+def _fd(f, x, step, want_value):
+    leaves, in_tree = flatten_inputs(x)
+    with _finite_differences("fd", step):
+        f0 = _evaluate(f, leaves, in_tree, leaves)
+        check_scalar_output(f0)
+        columns: list[list] = [[] for _ in leaves]
+        for j, k in _coordinates(leaves):
+            h = _step_for("fd", step, leaves[j])
+            x_k = _scalar_at(leaves[j], k)
+            x_plus = add(x_k, h)
+            _check_resolved(x_plus, x_k, h, leaves[j], k)
+            f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
+            columns[j].append(div(sub(f1, f0), h))
+    return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
+
+
+def _fd_central(f, x, step, want_value):
+    leaves, in_tree = flatten_inputs(x)
+    with _finite_differences("fd-central", step):
+        columns: list[list] = [[] for _ in leaves]
+        f_plus = None
+        for j, k in _coordinates(leaves):
+            h = _step_for("fd-central", step, leaves[j])
+            two_h = 2.0 * h              # a constant of the method, not an operation on data
+            x_k = _scalar_at(leaves[j], k)
+            x_plus, x_minus = add(x_k, h), sub(x_k, h)
+            _check_resolved(x_plus, x_k, h, leaves[j], k)
+            _check_resolved(x_minus, x_k, h, leaves[j], k)
+            f_plus = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
+            f_minus = _evaluate(f, _with_coordinate(leaves, j, k, x_minus), in_tree, leaves)
+            check_scalar_output(f_plus)
+            columns[j].append(div(sub(f_plus, f_minus), two_h))
+        f0 = None
+        if want_value or f_plus is None:
+            # Central differences never need f(x): `grad` skips it, `value_and_grad` pays K.
+            f0 = _evaluate(f, leaves, in_tree, leaves)
+            check_scalar_output(f0)
+    return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
+
+
+# ---------------------------------------------------------------------------- AD strategies
+
+def _forward(f, x, step, want_value):
+    leaves, in_tree, push = make_jvp(f, x)
     value = None
-    grads = [_zeros_like(leaf) for leaf in leaves]
+    columns: list[list] = [[] for _ in leaves]
     for j, k in _coordinates(leaves):
-        value, tangent = jvp_call(f, leaves, unit_tangent(leaves, j, k), rebuild)
+        values, tangents, out_tree = push(unit_tangent(leaves, j, k))
+        value = out_tree.unflatten(values)
         check_scalar_output(value)
-        if tangent is not None:
-            _store(grads, j, k, tangent)
-    if value is None:                    # no inputs at all: the value alone
-        value = boxing.call(f, leaves, rebuild)
+        columns[j].append(tangents[0])
+    if value is None:                    # no input scalars at all: the value alone
+        value = _evaluate(f, leaves, in_tree, leaves)
         check_scalar_output(value)
-    return value, grads
+    return value, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
 
 
-def _reverse(f, leaves, rebuild, step, want_value):
-    tape, inputs, output, value = record(f, leaves, rebuild)
+def _reverse(f, x, step, want_value):
+    value, pullback = make_vjp(f, x)
     check_scalar_output(value)
-    if _cost.is_counting():
-        _cost.charge_storage(*tape_storage(tape))
-    if output is None:                   # the output does not depend on the input
-        return value, [_zeros_like(leaf) for leaf in leaves]
-    adjoints = backward(tape, output, 1.0)              # the seed is free
-    return value, leaf_gradients(adjoints, inputs, leaves)
-
-
-def leaf_gradients(adjoints: list, inputs: list[int], leaves: list) -> list:
-    """The adjoints of the input nodes, as gradients shaped like the leaves."""
-    return [_zeros_like(leaf) if adjoints[i] is None else _as_plain(adjoints[i], leaf)
-            for i, leaf in zip(inputs, leaves)]
+    return value, pullback(1.0)                          # the seed is free
 
 
 _STRATEGIES: dict[str, Callable] = {
@@ -181,31 +285,30 @@ _STRATEGIES: dict[str, Callable] = {
 }
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in _STRATEGIES:
+def _strategy(mode: str, step):
+    if not isinstance(mode, str) or mode not in _STRATEGIES:
         raise ValueError(f"costad: unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-
-
-def _run(strategy, f, x, step, want_value):
-    leaves, rebuild, _ = flatten(x)
-    value, grads = strategy(f, leaves, rebuild, step, want_value)
-    return value, rebuild(grads)
+    step = check_step(step)
+    if step is not None and not mode.startswith("fd"):
+        raise ValueError(f"costad: step= applies to finite differences only, not to {mode} "
+                         "mode")
+    return _STRATEGIES[mode], step
 
 
 def value_and_grad(f: Callable, mode: str = "reverse", step: float | None = None) -> Callable:
     """Return a function ``x -> (f(x), grad f(x))`` computed by the strategy ``mode``.
 
-    ``x`` may be a float, a float ndarray of any shape, or a list/tuple/dict of them; the
-    gradient has the same structure. ``f`` must return a scalar. ``mode`` is one of
-    ``"fd"``, ``"fd-central"``, ``"forward"``, ``"reverse"`` (the default); ``step`` is the
-    finite-difference step (see `default_step`). A function whose output does not depend
-    on x has a zero gradient. NaN and inf in x are computed through, never hidden.
+    ``x`` may be a float, a float ndarray of any shape, or a list/tuple/dict/namedtuple of
+    them; the gradient has the same structure, and each leaf the type and dtype of its
+    input. ``f`` must return a real scalar. ``mode`` is one of ``"fd"``, ``"fd-central"``,
+    ``"forward"``, ``"reverse"`` (the default); ``step`` is the finite-difference step
+    (see `default_step`). A function whose output does not depend on x has a zero
+    gradient. NaN and inf in x are computed through, never hidden.
     """
-    _check_mode(mode)
-    strategy = _STRATEGIES[mode]
+    strategy, step = _strategy(mode, step)
 
     def value_and_gradient(x):
-        return _run(strategy, f, x, step, want_value=True)
+        return strategy(f, x, step, True)
 
     value_and_gradient.__name__ = f"value_and_grad_{mode.replace('-', '_')}"
     value_and_gradient.__doc__ = f"(f(x), grad f(x)) by {mode} of {getattr(f, '__name__', f)}"
@@ -214,11 +317,10 @@ def value_and_grad(f: Callable, mode: str = "reverse", step: float | None = None
 
 def grad(f: Callable, mode: str = "reverse", step: float | None = None) -> Callable:
     """Return a function ``x -> grad f(x)``; see `value_and_grad` for the arguments."""
-    _check_mode(mode)
-    strategy = _STRATEGIES[mode]
+    strategy, step = _strategy(mode, step)
 
     def gradient(x):
-        return _run(strategy, f, x, step, want_value=False)[1]
+        return strategy(f, x, step, False)[1]
 
     gradient.__name__ = f"grad_{mode.replace('-', '_')}"
     gradient.__doc__ = f"grad f(x) by {mode} of {getattr(f, '__name__', f)}"

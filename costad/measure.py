@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .cost import Cost, counting
-from .pytree import tree_leaves
+from .tree import tree_leaves
 
 __all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
            "row", "relative_error", "MIN_SAMPLE_SECONDS"]

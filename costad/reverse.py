@@ -3,26 +3,23 @@
 The tape is the lecture's linear ordering of the computational graph: one node (a tuple,
 see `Node`) per primitive application, in evaluation order, the inputs first. The backward
 sweep is an explicit loop over the tape (no recursion, so long chains have no depth limit).
-
-Adjoint bookkeeping follows the cost model: the seed and zero initialisation are free, the
-first contribution to an adjoint element is an assignment (free), every further contribution
-costs one add per element. Cotangents of indexing arrive as `IndexedCotangent` and are
-scattered into a dense buffer in place, so reading scalars out of an n-vector costs O(1) per
-read in the backward pass. When adjoints are themselves traced (forward over reverse), the
-accumulation is done with the ``add`` and ``scatter`` primitives so that it is differentiated
-too; there an indexed contribution is charged as a dense add of the same size.
+It calls each primitive's VJP rules, sums a contribution back over the axes its argument
+was broadcast along (the only place this happens), and hands it to `costad.adjoints`,
+which adds it into the argument's adjoint following the cost model.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 
 import numpy as np
 
-from . import cost as _cost
+from .adjoints import IndexAccumulator, accumulate, densify
 from .core import Trace, Tracer, apply, evaluate, new_level, shape_of
 from .errors import ShapeError
-from .primitives import IndexedCotangent, add, scatter
+from .primitives import IndexedCotangent, unbroadcast
+from .tree import TreeDef, tree_flatten
 
 __all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"]
 
@@ -102,154 +99,99 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, out, len(tape) - 1)
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused():
-    """Pause Python's cyclic garbage collector while a tape is recorded or swept.
+class _GCPause:
+    """Pause Python's cyclic garbage collector while tapes are recorded or swept.
 
     A tape holds no reference cycles (nodes point to values, never back), so reference
     counting frees it; the cyclic collector would only rescan the growing tape again and
     again, which made long scalar loops about 15% slower per operation as they grew. Cyclic
-    garbage made by ``f`` itself is collected as usual once the block ends.
+    garbage made by ``f`` itself is collected as usual once the block ends. The pause is
+    counted across threads: the collector comes back as it was when the last block ends.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
 
 
-def record(f, leaves: list, rebuild):
-    """Run ``f(rebuild(leaves))`` on a fresh tape.
+cyclic_gc_paused = _GCPause()
 
-    Returns ``(tape, input_nodes, output)`` where ``output`` is the output's tape index,
-    or None if the output does not depend on the inputs, and the output value.
+
+def record(f, leaves: list, in_tree: TreeDef):
+    """Run ``f`` on the inputs ``in_tree.unflatten(leaves)`` on a fresh tape.
+
+    Returns ``(tape, input_nodes, values, output_nodes, out_tree)``: the output's leaves
+    one level down, the tape index of each (None where it does not depend on the inputs),
+    and the output's structure.
     """
-    with _cyclic_gc_paused(), new_level(ReverseTrace) as trace:
+    with cyclic_gc_paused(), new_level(ReverseTrace) as trace:
         boxed = [trace.new_input(leaf) for leaf in leaves]
-        out = f(rebuild(boxed))
-    inputs = [b.node for b in boxed]
-    if isinstance(out, ReverseTracer) and out._trace is trace:
-        return trace.tape, inputs, out.node, out.value
-    return trace.tape, inputs, None, out
-
-
-class _IndexAccumulator:
-    """A dense adjoint buffer that indexed cotangents are scattered into, in place.
-
-    ``touched`` marks the elements that have received a contribution (None: all of them),
-    so that only repeated contributions are charged as adds.
-    """
-
-    __slots__ = ("buffer", "touched")
-
-    def __init__(self, buffer: np.ndarray, touched):
-        self.buffer = buffer
-        self.touched = touched
-
-    @classmethod
-    def from_indexed(cls, c: IndexedCotangent) -> "_IndexAccumulator":
-        buffer = np.zeros(c.shape, dtype=np.result_type(c.value, float))   # free: zero init
-        acc = cls(buffer, np.zeros(c.shape, dtype=bool))
-        acc.add_indexed(c)
-        return acc
-
-    @classmethod
-    def from_dense(cls, value) -> "_IndexAccumulator":
-        # A copy, because the dense cotangent may be shared with another adjoint.
-        return cls(np.array(value, dtype=np.result_type(value, float), copy=True), None)
-
-    def add_indexed(self, c: IndexedCotangent) -> None:
-        index, value = c.index, c.value
-        if type(index) is int and self.buffer.ndim == 1:   # one scalar: scalar code's path
-            touched = self.touched
-            if touched is None or touched[index]:
-                _cost.charge({"add": 1})
-            else:
-                touched[index] = True
-            self.buffer[index] += value
-            return
-        basic = _is_basic_index(index)
-        if self.touched is None:
-            repeated = int(np.size(value))
-        elif basic:
-            prior = self.touched[index]
-            repeated = int(np.count_nonzero(prior))
-            self.touched[index] = True
+        out = f(in_tree.unflatten(boxed))
+    out_leaves, out_tree = tree_flatten(out, name="f(x)")
+    values, nodes = [], []
+    for o in out_leaves:
+        if o.__class__ is ReverseTracer and o._trace is trace:
+            values.append(o.value)
+            nodes.append(o.node)
         else:
-            # Advanced indices may repeat positions: count the newly touched ones.
-            before = int(np.count_nonzero(self.touched))
-            self.touched[index] = True
-            repeated = int(np.size(value)) - (int(np.count_nonzero(self.touched)) - before)
-        if basic:
-            self.buffer[index] += value
-        else:
-            np.add.at(self.buffer, index, value)
-        if repeated:
-            _cost.charge({"add": repeated})
-
-    def add_dense(self, value) -> None:
-        repeated = self.buffer.size if self.touched is None else int(
-            np.count_nonzero(self.touched))
-        self.buffer += value
-        self.touched = None
-        if repeated:
-            _cost.charge({"add": repeated})
+            values.append(o)
+            nodes.append(None)
+    return trace.tape, [b.node for b in boxed], values, nodes, out_tree
 
 
-def _is_basic_index(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
-               for p in parts)
+def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> list:
+    """Sweep the tape back from the seeded nodes; return the adjoint of each input node.
 
-
-def _densify(adjoint):
-    if isinstance(adjoint, _IndexAccumulator):
-        return adjoint.buffer
-    return adjoint
-
-
-def _accumulate(current, contribution):
-    """Add a contribution to an adjoint, following the cost model's bookkeeping."""
-    if isinstance(contribution, IndexedCotangent):
-        traced = isinstance(contribution.value, Tracer) or isinstance(current, Tracer)
-        if traced:
-            dense = scatter(contribution.value, shape=contribution.shape,
-                            index=contribution.index)
-            return dense if current is None else add(_densify(current), dense)
-        if current is None:
-            return _IndexAccumulator.from_indexed(contribution)
-        if not isinstance(current, _IndexAccumulator):
-            current = _IndexAccumulator.from_dense(current)
-        current.add_indexed(contribution)
-        return current
-    if current is None:
-        return contribution
-    if isinstance(current, _IndexAccumulator):
-        if isinstance(contribution, Tracer):
-            return add(current.buffer, contribution)
-        current.add_dense(contribution)
-        return current
-    return add(current, contribution)
-
-
-def backward(tape: list, output: int, seed) -> list:
-    """Sweep the tape from ``output`` back to the inputs; return the adjoint of every node.
-
-    Only input nodes keep their adjoint (others are released as the sweep passes them).
+    ``seeds`` pairs a node with its cotangent (the seed is free). Nodes' adjoints are
+    released as the sweep passes them; None means a zero adjoint.
     """
-    if shape_of(seed) != shape_of(tape[output][4]):
-        raise ShapeError(f"costad: the cotangent has shape {shape_of(seed)} but the output "
-                         f"has shape {shape_of(tape[output][4])}")
-    with _cyclic_gc_paused():
-        return _sweep(tape, output, seed)
-
-
-def _sweep(tape: list, output: int, seed) -> list:
     adjoints: list = [None] * len(tape)
-    adjoints[output] = seed
-    for i in range(output, -1, -1):
+    for node, ct in seeds:
+        out = tape[node][4]
+        if shape_of(ct) != shape_of(out):
+            raise ShapeError(f"costad: the cotangent has shape {shape_of(ct)} but the output "
+                             f"has shape {shape_of(out)}")
+        adjoints[node] = accumulate(adjoints[node], ct)
+    if seeds:
+        with cyclic_gc_paused():
+            _sweep(tape, max(node for node, _ in seeds), adjoints)
+    return [densify(adjoints[i]) for i in inputs]
+
+
+def _hand(adjoints: list, parent: int, c, arg) -> None:
+    """Give the contribution ``c`` to argument ``arg`` (tape node ``parent``): summed back
+    over the axes ``arg`` was broadcast along, then accumulated."""
+    if c.__class__ is IndexedCotangent:
+        adjoints[parent] = accumulate(adjoints[parent], c)
+        return
+    shape = shape_of(arg)
+    if shape_of(c) != shape:
+        c = unbroadcast(c, shape)
+    current = adjoints[parent]
+    adjoints[parent] = c if current is None else accumulate(current, c)
+
+
+def _sweep(tape: list, start: int, adjoints: list) -> None:
+    # The hot loop of reverse mode: one pass per node. Scalar code (Python floats, one or
+    # two arguments) takes the inlined paths; calls with *args or **params cost several
+    # times a positional call, so they are avoided where the arity is known.
+    for i in range(start, -1, -1):
         ct = adjoints[i]
         if ct is None:
             continue
@@ -257,29 +199,50 @@ def _sweep(tape: list, output: int, seed) -> list:
         if prim is None:
             continue
         adjoints[i] = None
-        if ct.__class__ is _IndexAccumulator:
+        if ct.__class__ is IndexAccumulator:
             ct = ct.buffer
-        # Positional calls for one or two arguments: a call with *args costs three times
-        # as much, and this loop runs once per node.
-        if len(parents) == 2:
+        vjp = prim.vjp
+        if vjp.__class__ is not tuple:                      # a Joint rule
+            needs = tuple(p >= 0 for p in parents)
+            for parent, c, arg in zip(parents, vjp.rule(ct, out, *args, needs, **params), args):
+                if parent >= 0 and c is not None:
+                    _hand(adjoints, parent, c, arg)
+            continue
+        if len(args) == 1:
+            parent = parents[0]
+            c = vjp[0](ct, out, args[0], **params) if params else vjp[0](ct, out, args[0])
+            if c is None:
+                continue
+            if c.__class__ is float and args[0].__class__ is float:
+                current = adjoints[parent]
+                adjoints[parent] = c if current is None else accumulate(current, c)
+            else:
+                _hand(adjoints, parent, c, args[0])
+        elif len(args) == 2:
+            a, b = args
             pa, pb = parents
-            needs = (pa >= 0, pb >= 0)
-            if params:
-                cts = prim.vjp(ct, out, args[0], args[1], needs, **params)
-            else:
-                cts = prim.vjp(ct, out, args[0], args[1], needs)
-        elif len(parents) == 1:
-            needs = (parents[0] >= 0,)
-            if params:
-                cts = prim.vjp(ct, out, args[0], needs, **params)
-            else:
-                cts = prim.vjp(ct, out, args[0], needs)
+            if pa >= 0 and vjp[0] is not None:
+                c = vjp[0](ct, out, a, b, **params) if params else vjp[0](ct, out, a, b)
+                if c is not None:
+                    if c.__class__ is float and a.__class__ is float:
+                        current = adjoints[pa]
+                        adjoints[pa] = c if current is None else accumulate(current, c)
+                    else:
+                        _hand(adjoints, pa, c, a)
+            if pb >= 0 and vjp[1] is not None:
+                c = vjp[1](ct, out, a, b, **params) if params else vjp[1](ct, out, a, b)
+                if c is not None:
+                    if c.__class__ is float and b.__class__ is float:
+                        current = adjoints[pb]
+                        adjoints[pb] = c if current is None else accumulate(current, c)
+                    else:
+                        _hand(adjoints, pb, c, b)
         else:
-            cts = prim.vjp(ct, out, *args, tuple(p >= 0 for p in parents), **params)
-        for parent, c in zip(parents, cts):
-            if parent >= 0 and c is not None:
-                adjoints[parent] = _accumulate(adjoints[parent], c)
-    return [_densify(a) for a in adjoints]
+            for k, parent in enumerate(parents):
+                if parent >= 0 and vjp[k] is not None:
+                    c = vjp[k](ct, out, *args, **params)
+                    if c is not None:
+                        _hand(adjoints, parent, c, args[k])
 
 
 def tape_storage(tape: list[Node]) -> tuple[int, int]:
@@ -298,6 +261,8 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
             if isinstance(value, np.ndarray):
                 if value.base is None:
                     nbytes += value.nbytes
-            elif isinstance(value, (float, int, np.generic)):
+            elif isinstance(value, np.generic):
+                nbytes += value.nbytes
+            elif isinstance(value, (float, int)):
                 nbytes += 8
     return len(tape), nbytes

@@ -5,7 +5,7 @@ import pytest
 
 import costad
 from costad import primitives as P
-from costad.core import Primitive
+from costad.core import Joint, Primitive
 
 RNG = np.random.default_rng(1234)
 
@@ -26,7 +26,7 @@ SAMPLES = {
     "mul": ([_any(3, 4), _any(4)], {}),
     "div": ([_any(2, 3), _pos(2, 3)], {}),
     "neg": ([_any(5)], {}),
-    "pow": ([_pos(4)], {"p": 2.5}),
+    "pow": ([_pos(4), _any(4)], {}),
     "exp": ([_any(2, 2)], {}),
     "log": ([_pos(3)], {}),
     "sqrt": ([_pos(3)], {}),
@@ -46,6 +46,7 @@ SAMPLES = {
     "broadcast_to": ([_any(1, 3)], {"shape": (4, 3)}),
     "getitem": ([_any(5, 3)], {"index": (slice(1, 4), 2)}),
     "scatter": ([_any(2)], {"shape": (5,), "index": np.array([1, 3])}),
+    "setitem": ([_any(5), _any(2)], {"index": np.array([1, 3])}),
     "concatenate": ([_any(2, 3), _any(1, 3)], {"axis": 0}),
 }
 _COND = np.array([True, False, True, False])
@@ -64,7 +65,13 @@ def test_every_record_is_complete():
         assert callable(prim.impl) and callable(prim.cost), name
         assert prim.doc, f"{name} has no doc"
         if prim.differentiable:
-            assert callable(prim.jvp) and callable(prim.vjp), f"{name} lacks a derivative rule"
+            assert callable(prim.jvp), f"{name} lacks a JVP rule"
+            if isinstance(prim.vjp, Joint):
+                assert callable(prim.vjp.rule), name
+            else:
+                assert isinstance(prim.vjp, tuple) and prim.vjp, f"{name} lacks a VJP rule"
+                assert any(callable(r) for r in prim.vjp), name
+                assert all(r is None or callable(r) for r in prim.vjp), name
         else:
             assert prim.jvp is None and prim.vjp is None
 
@@ -133,7 +140,7 @@ def test_elementwise_costs_one_per_output_element_with_broadcasting():
     for name in ["exp", "tanh", "sin", "cos", "neg", "abs"]:
         assert _cost_of(lambda: P.PRIMITIVES[name](_any(2, 3))) == {name: 6}
     assert _cost_of(lambda: P.log(_pos(4))) == {"log": 4}
-    assert _cost_of(lambda: P.pow(_pos(4), p=3)) == {"pow": 4}
+    assert _cost_of(lambda: P.pow(_pos(4), 3)) == {"pow": 4}
 
 
 def test_structural_operations_are_free():

@@ -1,0 +1,135 @@
+"""The two derivative pipelines every transformation is built on (HIPS autograd's model).
+
+`make_vjp` records f once and returns its value and a pullback (one backward sweep per
+call); `make_jvp` returns a function pushing tangents forward through f (one pass per
+call). `grad`, `value_and_grad`, `vjp`, `jvp`, `jacobian`, `hvp` and the study use nothing
+else. Inputs are flattened once into leaves plus a structure record (`costad.tree`); the
+interpretations see flat lists only, and a tangent or cotangent must have the structure it
+stands for.
+
+Gradients have the type of their input leaf: a Python float for a float, a NumPy scalar of
+the same dtype for a NumPy scalar, an array of the same dtype and shape for an array.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import cost as _cost
+from .core import Tracer, dtype_of, shape_of
+from .errors import OutputTypeError
+from .forward import jvp_call
+from .reverse import backward, record, tape_storage
+from .tree import TreeDef, flatten_inputs, tree_flatten
+
+__all__ = ["make_vjp", "make_jvp", "as_leaf_gradient", "zeros_like_leaf", "check_real_leaf",
+           "tangent_leaves"]
+
+
+def zeros_like_leaf(leaf):
+    """A zero of the type, dtype and shape of ``leaf`` (free)."""
+    if leaf.__class__ is float:
+        return 0.0
+    if isinstance(leaf, np.ndarray):
+        return np.zeros_like(leaf)
+    if isinstance(leaf, np.generic):
+        return leaf.dtype.type(0)
+    return np.zeros(shape_of(leaf), dtype=dtype_of(leaf))       # a tracer of an outer level
+
+
+def as_leaf_gradient(g, leaf):
+    """The gradient ``g`` of one input leaf, with the leaf's type, dtype and shape.
+
+    A gradient of another shape is an internal error: it is never broadcast to fit.
+    """
+    if g is None:
+        return zeros_like_leaf(leaf)
+    if shape_of(g) != shape_of(leaf):
+        raise AssertionError(f"costad internal error: a gradient of shape {shape_of(g)} for "
+                             f"an input of shape {shape_of(leaf)}")
+    if isinstance(g, Tracer) or isinstance(leaf, Tracer):
+        return g                                  # nested: the outer trace owns the types
+    if leaf.__class__ is float:
+        return float(g)
+    if isinstance(leaf, np.ndarray):
+        return np.array(g, dtype=leaf.dtype)      # a fresh array, never a view of the tape
+    return leaf.dtype.type(g)
+
+
+def check_real_leaf(value, path: str, what: str):
+    """Refuse an output, tangent or cotangent leaf that is not a real number or array."""
+    if isinstance(value, Tracer):
+        return value
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
+        raise OutputTypeError(f"costad: {what} {path} is boolean; it has no derivative")
+    kind = np.result_type(value).kind if isinstance(value, (int, float, complex, np.generic,
+                                                           np.ndarray)) else None
+    if kind is None:
+        raise OutputTypeError(f"costad: {what} {path} is a {type(value).__name__}, not a "
+                              "number or an array")
+    if kind == "c":
+        raise OutputTypeError(f"costad: {what} {path} is complex; costad differentiates "
+                              "real-valued functions only")
+    if kind not in "fiu":
+        raise OutputTypeError(f"costad: {what} {path} has dtype {np.result_type(value)}")
+    return value
+
+
+def tangent_leaves(v, in_tree: TreeDef, leaves: list, what: str = "the tangent v") -> list:
+    """The leaves of a tangent (or direction) ``v``, checked against the inputs' structure
+    and cast to each input's dtype."""
+    v_leaves, v_tree = tree_flatten(v, lambda t, path: check_real_leaf(t, path, what),
+                                    name="v")
+    in_tree.check_matches(v_tree, what, "x", "v")
+    out = []
+    for t, leaf in zip(v_leaves, leaves):
+        if isinstance(t, Tracer):
+            out.append(t)
+        elif isinstance(leaf, np.ndarray) or isinstance(t, np.ndarray):
+            out.append(np.asarray(t, dtype=dtype_of(leaf)))
+        elif leaf.__class__ is float:
+            out.append(float(t))
+        else:
+            out.append(dtype_of(leaf).type(t))
+    return out
+
+
+def make_vjp(f: Callable, x: Any):
+    """Record ``f(x)`` once; return ``(value, pullback)``.
+
+    ``pullback(ct)`` takes a cotangent with the structure of the value and returns
+    ``ct^T J`` with the structure of ``x``; each call is one backward sweep. Inside a
+    `counting()` block the tape's storage is recorded once, here.
+    """
+    leaves, in_tree = flatten_inputs(x)
+    tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree)
+    if _cost.is_counting():
+        _cost.charge_storage(*tape_storage(tape))
+    value = out_tree.unflatten(values)
+
+    def pullback(ct):
+        ct_leaves, ct_tree = tree_flatten(
+            ct, lambda c, path: check_real_leaf(c, path, "the cotangent"), name="ct")
+        out_tree.check_matches(ct_tree, "the cotangent", "f's output", "ct")
+        seeds = [(node, c) for node, c in zip(nodes, ct_leaves) if node is not None]
+        adjoints = backward(tape, seeds, inputs)
+        return in_tree.unflatten(as_leaf_gradient(a, leaf) for a, leaf in zip(adjoints, leaves))
+
+    return value, pullback
+
+
+def make_jvp(f: Callable, x: Any):
+    """Flatten ``x`` once; return ``(leaves, in_tree, push)``.
+
+    ``push(tangents)`` takes one tangent per leaf (None for zero) and evaluates ``f`` with
+    them, returning ``(values, out_tangents, out_tree)`` as flat lists (a tangent is None
+    where the output does not depend on the inputs).
+    """
+    leaves, in_tree = flatten_inputs(x)
+
+    def push(tangents: list):
+        return jvp_call(f, leaves, tangents, in_tree)
+
+    return leaves, in_tree, push
+

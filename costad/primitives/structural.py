@@ -1,0 +1,256 @@
+"""Structural primitives: reshaping, transposing, broadcasting, indexing, joining.
+
+They move or select values and cost nothing (docs/design.md, section 2). All are linear, so
+their JVP is the primitive itself; their VJPs move cotangents back (a broadcast's VJP is
+summed by the reverse sweep, which is counted).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..core import Joint, Primitive, Tracer, apply, dtype_of, shape_of, size_of
+from ..numpy_dispatch import implements, method
+from ._base import IndexedCotangent, free, normalize_axes, register
+
+__all__ = ["reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem",
+           "concatenate", "stop_gradient", "stack", "swap_last"]
+
+
+reshape = register(Primitive(
+    "reshape", lambda x, shape: np.reshape(x, shape), free,
+    vjp=(lambda ct, out, x, shape: reshape(ct, shape=shape_of(x)),), linear=True,
+    doc="reshape (free)"))
+
+
+def _transpose_vjp(ct, out, x, axes=None):
+    inverse = None if axes is None else tuple(int(i) for i in np.argsort(axes))
+    return transpose(ct, axes=inverse)
+
+
+transpose = register(Primitive(
+    "transpose", lambda x, axes=None: np.transpose(x, axes), free,
+    vjp=(_transpose_vjp,), linear=True,
+    doc="permute axes (free); axes are stored non-negative"))
+
+broadcast_to = register(Primitive(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), free,
+    vjp=(lambda ct, out, x, shape: ct,),                 # the sweep sums it back to x's shape
+    linear=True,
+    doc="broadcast to a shape (free; its VJP sums, which is counted)"))
+
+getitem = register(Primitive(
+    "getitem", lambda x, index: x[index], free,
+    vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct),), linear=True,
+    doc="x[index]: basic and advanced indexing, slicing (free)"))
+
+
+def _scatter_impl(value, shape, index):
+    dense = np.zeros(shape, dtype=np.result_type(value, float))
+    np.add.at(dense, index, value)
+    return dense
+
+
+scatter = register(Primitive(
+    "scatter", _scatter_impl, free,
+    vjp=(lambda ct, out, value, shape, index: getitem(ct, index=index),), linear=True,
+    doc="zeros of a shape with value added at index (the dense form of an indexed "
+        "cotangent; free)"))
+
+
+def _setitem_impl(x, value, index):
+    out = np.array(x, dtype=np.result_type(x, value), copy=True)
+    out[index] = value
+    return out
+
+
+def _setitem_jvp(tangents, out, x, value, index):
+    tx, tv = tangents
+    if tx is None and tv is None:
+        return None
+    return setitem(np.zeros(shape_of(x), dtype_of(x)) if tx is None else tx,
+                   0.0 if tv is None else tv, index=index)
+
+
+setitem = register(Primitive(
+    "setitem", _setitem_impl, free, _setitem_jvp,
+    (lambda ct, out, x, value, index: setitem(ct, 0.0, index=index),
+     lambda ct, out, x, value, index: getitem(ct, index=index)),
+    doc="a copy of x with x[index] = value (free); how finite differences perturb one "
+        "coordinate of a traced input"))
+
+
+def _concatenate_jvp(tangents, out, *xs, axis=0):
+    if all(t is None for t in tangents):
+        return None
+    parts = [np.zeros(shape_of(x), dtype_of(x)) if t is None else t
+             for t, x in zip(tangents, xs)]
+    return concatenate(*parts, axis=axis)
+
+
+def _concatenate_vjp(ct, out, *xs_and_needs, axis=0):
+    *xs, needs = xs_and_needs              # needs follows the arguments, as in every Joint
+    ax = axis % len(shape_of(out))
+    cts, start = [], 0
+    for x, need in zip(xs, needs):
+        stop = start + shape_of(x)[ax]
+        cts.append(getitem(ct, index=(slice(None),) * ax + (slice(start, stop),))
+                   if need else None)
+        start = stop
+    return tuple(cts)
+
+
+concatenate = register(Primitive(
+    "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), free,
+    _concatenate_jvp, Joint(_concatenate_vjp),
+    doc="join arrays along an axis (free)"))
+
+stop_gradient = register(Primitive(
+    "stop_gradient", lambda x: x, free, differentiable=False,
+    doc="the value of x, treated as a constant by every derivative"))
+
+
+def swap_last(x):
+    """Transpose the last two axes (free)."""
+    n = len(shape_of(x))
+    return transpose(x, axes=tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+# ------------------------------------------------------------------- NumPy entry points
+
+@implements(np.reshape)
+def _np_reshape(x, shape=None, order="C", *, newshape=None, copy=None):
+    return _reshape(x, newshape if shape is None else shape, order=order)
+
+
+def _reshape(x, *shape, order="C"):
+    if order != "C":
+        from ..numpy_dispatch import unsupported
+        raise unsupported("reshape in an order other than C")
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    shape = tuple(int(n) for n in shape)
+    if -1 in shape:   # resolve -1 here, so the recorded shape is explicit
+        known = int(np.prod([n for n in shape if n != -1]))
+        shape = tuple(size_of(x) // known if n == -1 and known else n for n in shape)
+    return reshape(x, shape=shape)
+
+
+def _transpose(x, axes=None):
+    ndim = len(shape_of(x))
+    return transpose(x, axes=None if axes is None else normalize_axes(axes, ndim))
+
+
+@implements(np.transpose)
+def _np_transpose(x, axes=None):
+    return _transpose(x, axes)
+
+
+def _transpose_method(x, *axes):
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+        axes = axes[0]
+    return _transpose(x, axes if axes != () else None)
+
+
+@implements(np.concatenate)
+def _np_concatenate(arrays, axis=0):
+    return concatenate(*arrays, axis=axis)
+
+
+@implements(np.stack)
+def stack(arrays, axis=0):
+    """Join arrays along a new axis (free)."""
+    arrays = list(arrays)
+    ndim = len(shape_of(arrays[0])) + 1
+    ax = axis % ndim
+    expanded = [reshape(a, shape=shape_of(a)[:ax] + (1,) + shape_of(a)[ax:]) for a in arrays]
+    return concatenate(*expanded, axis=ax)
+
+
+@implements(np.broadcast_to)
+def _np_broadcast_to(x, shape, subok=False):
+    shape = (int(shape),) if isinstance(shape, numbers.Integral) else tuple(shape)
+    return broadcast_to(x, shape=shape)
+
+
+@implements(np.expand_dims)
+def _expand_dims(x, axis):
+    shape = list(shape_of(x))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    ndim = len(shape) + len(axes)
+    for ax in sorted(a % ndim for a in axes):
+        shape.insert(ax, 1)
+    return reshape(x, shape=tuple(shape))
+
+
+@implements(np.squeeze, methods=("squeeze",))
+def _squeeze(x, axis=None):
+    shape = shape_of(x)
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, numbers.Integral) else axis)}
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return reshape(x, shape=new)
+
+
+@implements(np.ravel)
+def _ravel(x, order="C"):
+    return _reshape(x, -1, order=order)
+
+
+@implements(np.copy)
+def _copy(x, order="K", subok=False):
+    return x                                    # traced values are never written in place
+
+
+implements(np.shape)(shape_of)
+implements(np.ndim)(lambda x: len(shape_of(x)))
+implements(np.size)(lambda x, axis=None: size_of(x) if axis is None else shape_of(x)[axis])
+
+
+def _constant_like(fill):
+    def like(x, dtype=None, order="K", subok=True, shape=None, *, device=None):
+        return np.full(shape_of(x) if shape is None else shape, fill,
+                       dtype=dtype or dtype_of(x))                        # constants are free
+    return like
+
+
+implements(np.zeros_like)(_constant_like(0.0))
+implements(np.ones_like)(_constant_like(1.0))
+
+
+def _getitem(self, index):
+    if type(index) is int:                      # the hot path of scalar code
+        return apply(getitem, (self,), {"index": index})
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(part, Tracer) for part in parts):
+        raise TypeError("costad cannot index with a traced value: an index is a constant "
+                        "(wrap it in costad.stop_gradient if it is computed from inputs)")
+    if isinstance(index, list):
+        index = np.asarray(index)
+    return getitem(self, index=index)
+
+
+def _iter(self):
+    for i in range(len(self)):
+        yield getitem(self, index=i)
+
+
+def _astype(self, dtype, *args, **kwargs):
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return self
+    raise TypeError(f"costad cannot cast a traced value to {np.dtype(dtype)}: its derivative "
+                    "would be lost")
+
+
+method("__getitem__", _getitem)
+method("__iter__", _iter)
+method("reshape", lambda self, *shape, order="C": _reshape(self, *shape, order=order))
+method("transpose", _transpose_method)
+method("T", property(lambda self: transpose(self)))
+method("ravel", lambda self, order="C": _reshape(self, -1, order=order))
+method("flatten", lambda self, order="C": _reshape(self, -1, order=order))
+method("copy", lambda self, order="C": self)
+method("astype", _astype)
