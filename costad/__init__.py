@@ -25,6 +25,7 @@ from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
 from .pipelines import make_jvp, make_vjp
 from .primitives import PRIMITIVES, stop_gradient
+from .core import ShapeDtype
 from .tree import TreeDef, tree_flatten, tree_leaves, tree_unflatten
 
 __version__ = "0.1.0"
@@ -33,7 +34,7 @@ __all__ = [
     "trace", "count", "counted", "counting", "Cost", "Graph", "GraphNode",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "make_vjp", "make_jvp",
     "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES",
-    "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves",
+    "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "ShapeDtype",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
     "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "chain", "__version__",
 ]

@@ -21,8 +21,56 @@ import numpy as _np
 from . import cost as _cost
 from .errors import EscapedTracerError, ShapeError, UnsupportedOperationError
 
-__all__ = ["Primitive", "Joint", "Tracer", "Trace", "bind", "apply", "evaluate", "new_level",
-           "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value"]
+__all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
+           "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value"]
+
+
+class ShapeDtype:
+    """An abstract array: a shape and a dtype, and no data.
+
+    Evaluating a primitive on abstract arguments applies its ``abstract`` rule instead of
+    its implementation: the output's shape and dtype, computed from the arguments' alone, so
+    that counts at any size cost no memory (costad.count(f, ShapeDtype((10**9,)))).
+    """
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype="float64"):
+        if isinstance(shape, (int, _np.integer)) and not isinstance(shape, bool):
+            shape = (shape,)
+        try:
+            shape = tuple(int(n) for n in shape)
+        except (TypeError, ValueError):
+            raise ShapeError(f"costad: a ShapeDtype's shape must be a tuple of integers, "
+                             f"got {shape!r}") from None
+        if any(n < 0 for n in shape):
+            raise ShapeError(f"costad: a ShapeDtype's shape cannot be negative: {shape}")
+        self.shape = shape
+        self.dtype = _np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        size = 1
+        for n in self.shape:
+            size *= n
+        return size
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, ShapeDtype) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"ShapeDtype(shape={self.shape}, dtype={self.dtype.name})"
 
 
 class Joint:
@@ -56,18 +104,23 @@ class Primitive:
            condition of a ``where``); or a `Joint` rule for rules that share work. The
            reverse sweep sums a cotangent over the axes its argument was broadcast along.
     linear: True for a unary primitive linear in its argument (reshape, sum, getitem, ...).
+    abstract: ``abstract(*args, **params) -> ShapeDtype``, the output's shape and dtype
+           from the arguments' shapes and dtypes alone (some arguments may be `ShapeDtype`);
+           what evaluation on abstract inputs uses instead of ``impl``.
     differentiable: False for primitives with a piecewise-constant output (comparisons,
            sign): their results are never traced.
     """
 
-    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "linear", "differentiable", "doc")
+    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "abstract", "linear", "differentiable",
+                 "doc")
 
     def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None = None,
-                 vjp: tuple | Joint | None = None, *, linear: bool = False,
-                 differentiable: bool = True, doc: str = ""):
+                 vjp: tuple | Joint | None = None, *, abstract: Callable | None = None,
+                 linear: bool = False, differentiable: bool = True, doc: str = ""):
         self.name = name
         self.impl = impl
         self.cost = cost
+        self.abstract = abstract
         self.linear = linear
         if linear:
             if jvp is not None:
@@ -307,8 +360,19 @@ def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     return top.process(prim, args, params)
 
 
+# Abstract evaluations open in any thread; while zero, `evaluate` never looks for one.
+abstract_open = 0
+
+
 def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     """Run the NumPy implementation and charge its cost to the active counter."""
+    if abstract_open and any(a.__class__ is ShapeDtype for a in args):
+        out = _evaluate_abstract(prim, args, params)
+        if _cost.open_blocks:
+            counters = _cost._counters.stack
+            if counters:
+                counters[-1]._add_counts(prim.cost(out, *args, **params))
+        return out
     try:
         out = prim.impl(*args, **params) if params else prim.impl(*args)
     except (ValueError, IndexError) as err:
@@ -321,6 +385,22 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
         counters = _cost._counters.stack
         if counters:
             counters[-1]._add_counts(prim.cost(out, *args, **params))
+    return out
+
+
+def _evaluate_abstract(prim: Primitive, args: tuple, params: Mapping[str, Any]) -> ShapeDtype:
+    if prim.abstract is None:
+        raise UnsupportedOperationError(
+            f"costad: {prim.name} has no abstract rule, so it cannot run on ShapeDtype "
+            "inputs; count it on a concrete input")
+    try:
+        out = prim.abstract(*args, **params)
+    except (ValueError, IndexError) as err:
+        shapes = ", ".join(str(shape_of(a)) for a in args)
+        raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "
+                         f"{shapes}: {err}") from err
+    if out.dtype.kind == "c":
+        _refuse_complex(prim, out)
     return out
 
 

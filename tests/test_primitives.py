@@ -7,56 +7,29 @@ import costad
 from costad import primitives as P
 from costad.core import Joint, Primitive
 
-RNG = np.random.default_rng(1234)
+from samples import Const, any_, collect, pos
+
+RNG = np.random.default_rng(4321)
+_pos, _any = pos, any_
+
+# One sample call per differentiable primitive, by family (tests/samples/).
+SAMPLES = collect()
 
 
-def _pos(*shape):
-    return RNG.uniform(0.5, 2.0, shape)
+def _split(args):
+    """The differentiated arguments of a sample, and a function placing them back."""
+    positions = [i for i, a in enumerate(args) if not isinstance(a, Const)]
 
-
-def _any(*shape):
-    return RNG.uniform(-2.0, 2.0, shape)
-
-
-# One sample call per differentiable primitive: (differentiable args, constant kwargs).
-# A primitive missing here makes test_every_differentiable_primitive_has_a_sample fail.
-SAMPLES = {
-    "add": ([_any(3, 4), _any(4)], {}),
-    "sub": ([_any(3, 4), _any(3, 1)], {}),
-    "mul": ([_any(3, 4), _any(4)], {}),
-    "div": ([_any(2, 3), _pos(2, 3)], {}),
-    "neg": ([_any(5)], {}),
-    "pow": ([_pos(4), _any(4)], {}),
-    "exp": ([_any(2, 2)], {}),
-    "log": ([_pos(3)], {}),
-    "sqrt": ([_pos(3)], {}),
-    "tanh": ([_any(4)], {}),
-    "sin": ([_any(4)], {}),
-    "cos": ([_any(4)], {}),
-    "abs": ([_any(6) + 0.1], {}),
-    "maximum": ([_any(5), _any(5)], {}),
-    "minimum": ([_any(5), _any(1)], {}),
-    "where": ([_any(4), _any(4)], {}),              # cond is fixed in the wrapper below
-    "sum": ([_any(3, 4)], {"axis": 0, "keepdims": False}),
-    "max": ([_any(3, 4)], {"axis": 1, "keepdims": False}),
-    "min": ([_any(3, 4)], {"axis": None, "keepdims": False}),
-    "matmul": ([_any(3, 4), _any(4, 2)], {}),
-    "reshape": ([_any(2, 3)], {"shape": (3, 2)}),
-    "transpose": ([_any(2, 3, 4)], {"axes": (2, 0, 1)}),
-    "broadcast_to": ([_any(1, 3)], {"shape": (4, 3)}),
-    "getitem": ([_any(5, 3)], {"index": (slice(1, 4), 2)}),
-    "scatter": ([_any(2)], {"shape": (5,), "index": np.array([1, 3])}),
-    "setitem": ([_any(5), _any(2)], {"index": np.array([1, 3])}),
-    "concatenate": ([_any(2, 3), _any(1, 3)], {"axis": 0}),
-}
-_COND = np.array([True, False, True, False])
+    def place(xs):
+        full = [a.value if isinstance(a, Const) else None for a in args]
+        for i, x in zip(positions, xs):
+            full[i] = x
+        return full
+    return [args[i] for i in positions], place
 
 
 def _apply(name, args, params):
-    prim = P.PRIMITIVES[name]
-    if name == "where":
-        return prim(_COND, *args)
-    return prim(*args, **params)
+    return P.PRIMITIVES[name](*args, **params)
 
 
 def test_every_record_is_complete():
@@ -90,11 +63,12 @@ def _central_jv(fun, xs, vs, h=1e-6):
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_jvp_and_vjp_agree_with_central_differences(name):
-    args, params = SAMPLES[name]
+    all_args, params = SAMPLES[name]
+    args, place = _split(all_args)
     vs = [RNG.standard_normal(np.shape(a)) for a in args]
 
     def fun(*xs):
-        return _apply(name, list(xs), params)
+        return _apply(name, place(xs), params)
 
     expected = _central_jv(fun, args, vs)
     _, tangent = costad.jvp(lambda xs: fun(*xs), list(args), vs)
@@ -159,3 +133,23 @@ def test_numpy_functions_dispatch_to_primitives():
     # exp 12; matmul (4,3)@(3,2): 24 mul, 16 add; sum axis 0 over 4 rows: 6 adds;
     # mean of 2: 1 add, 1 div
     assert cost.by_op == {"exp": 12, "mul": 24, "add": 16 + 6 + 1, "div": 1}
+
+
+def _abstract_of(a):
+    return costad.ShapeDtype(np.shape(a), np.asarray(a).dtype) if isinstance(a, np.ndarray) else a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_abstract_rule_gives_the_real_shape_and_dtype(name, dtype):
+    all_args, params = SAMPLES[name]
+    args, place = _split(all_args)
+    args = [a.astype(dtype) for a in args]
+    prim = P.PRIMITIVES[name]
+    real = _apply(name, place(args), params)
+    abstract = prim.abstract(*place([_abstract_of(a) for a in args]), **params)
+    assert abstract == costad.ShapeDtype(np.shape(real), np.asarray(real).dtype)
+
+
+def test_every_primitive_has_an_abstract_rule():
+    assert [n for n, p in P.PRIMITIVES.items() if not callable(p.abstract)] == []

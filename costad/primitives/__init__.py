@@ -8,7 +8,7 @@ registers the NumPy functions, methods and operators it implements:
 
 - `elementwise`: arithmetic, elementary functions, comparisons, selection;
 - `reductions`: sum, max, min over axes, and mean;
-- `linalg`: matmul and what is written with it (dot, outer);
+- `contractions`: matmul and what is written with it (dot, outer);
 - `structural`: reshape, transpose, broadcasting, indexing, joining (all free).
 
 Adding a primitive means one record in one family file, plus its entry in the sample table
@@ -21,7 +21,7 @@ from .elementwise import (abs_, add, clip, cos, div, equal, exp, greater, greate
 from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, setitem, stack,
                          stop_gradient, transpose)
 from .reductions import max_, mean, min_, sum_, unbroadcast
-from .linalg import dot, matmul, outer
+from .contractions import dot, matmul, outer
 
 __all__ = [
     "PRIMITIVES", "IndexedCotangent",

@@ -9,12 +9,13 @@ import numbers
 
 import numpy as np
 
-from ..core import Primitive, size_of
+from ..core import Primitive, ShapeDtype, shape_of, size_of
 from ..errors import ShapeError
 
 __all__ = ["PRIMITIVES", "register", "per_output_element", "free", "reduction_cost",
            "tangent_sum", "normalize_axis", "normalize_axes", "scalar_fast", "shape_after_reduction",
-           "FLOATS", "IndexedCotangent"]
+           "FLOATS", "IndexedCotangent", "result_dtype", "elementwise_abstract",
+           "comparison_abstract", "like_argument", "view_abstract", "reduction_abstract"]
 
 PRIMITIVES: dict[str, Primitive] = {}
 
@@ -135,3 +136,57 @@ class IndexedCotangent:
         self.shape = shape
         self.index = index
         self.value = value
+
+
+# ------------------------------------------------------------------------- abstract rules
+
+def _dtype_operand(a):
+    if a.__class__ is ShapeDtype:
+        return a.dtype
+    if isinstance(a, (bool, int, float)):
+        return a                                   # Python scalars are weak (NEP 50)
+    return np.result_type(a)
+
+
+def result_dtype(*args, floating: bool = True) -> np.dtype:
+    """NumPy's result dtype for an arithmetic operation on ``args`` (abstract or not);
+    ``floating`` makes integer operands give a float, as costad's operations do."""
+    operands = [_dtype_operand(a) for a in args]
+    if floating:
+        operands.append(0.0)
+    return np.result_type(*operands)
+
+
+def elementwise_abstract(*args, **params) -> ShapeDtype:
+    """Abstract rule of an elementwise operation: broadcast shape, promoted float dtype."""
+    return ShapeDtype(np.broadcast_shapes(*(tuple(shape_of(a)) for a in args)),
+                      result_dtype(*args))
+
+
+def comparison_abstract(*args, **params) -> ShapeDtype:
+    return ShapeDtype(np.broadcast_shapes(*(tuple(shape_of(a)) for a in args)), np.bool_)
+
+
+def like_argument(x, *args, **params) -> ShapeDtype:
+    """Abstract rule of an operation whose output has its first argument's shape and dtype."""
+    return ShapeDtype(shape_of(x), _dtype_operand(x) if x.__class__ is ShapeDtype
+                      else np.result_type(x))
+
+
+def view_abstract(impl):
+    """Abstract rule of a structural operation that returns a view (reshape, transpose,
+    broadcasting, basic indexing): ``impl`` applied to zero-stride stand-ins, which hold one
+    element whatever their shape, so it costs no memory."""
+    def rule(*args, **params):
+        proxies = [np.broadcast_to(np.zeros((), a.dtype), a.shape) if a.__class__ is ShapeDtype
+                   else a for a in args]
+        out = impl(*proxies, **params)
+        return ShapeDtype(np.shape(out), np.result_type(out))
+    return rule
+
+
+def reduction_abstract(x, axis=None, keepdims=False, **params) -> ShapeDtype:
+    """Abstract rule of a reduction over ``axis``."""
+    shape = tuple(shape_of(x))
+    return ShapeDtype(shape_after_reduction(shape, normalize_axis(axis, len(shape)),
+                                            keepdims), result_dtype(x))

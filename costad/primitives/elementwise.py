@@ -14,9 +14,10 @@ import operator as _op
 
 import numpy as np
 
-from ..core import Joint, Primitive, Tracer
+from ..core import Joint, Primitive, ShapeDtype, Tracer, shape_of
 from ..numpy_dispatch import implements, operator, ufunc
-from ._base import FLOATS, free, per_output_element, register, scalar_fast, tangent_sum
+from ._base import (FLOATS, comparison_abstract, elementwise_abstract, free, like_argument,
+                    per_output_element, register, result_dtype, scalar_fast, tangent_sum)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sin",
            "cos", "abs_", "sign", "maximum", "minimum", "where", "greater", "greater_equal",
@@ -29,7 +30,7 @@ add = register(Primitive(
     "add", _op.add, per_output_element("add"),
     lambda tangents, out, a, b: tangent_sum(*tangents),
     (lambda ct, out, a, b: ct, lambda ct, out, a, b: ct),
-    doc="a + b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, doc="a + b, elementwise with broadcasting"))
 
 
 def _sub_jvp(tangents, out, a, b):
@@ -44,7 +45,7 @@ def _sub_jvp(tangents, out, a, b):
 sub = register(Primitive(
     "sub", _op.sub, per_output_element("sub"), _sub_jvp,
     (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(ct)),
-    doc="a - b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, doc="a - b, elementwise with broadcasting"))
 
 
 def _mul_jvp(tangents, out, a, b):
@@ -55,7 +56,7 @@ def _mul_jvp(tangents, out, a, b):
 mul = register(Primitive(
     "mul", _op.mul, per_output_element("mul"), _mul_jvp,
     (lambda ct, out, a, b: mul(ct, b), lambda ct, out, a, b: mul(ct, a)),
-    doc="a * b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, doc="a * b, elementwise with broadcasting"))
 
 
 def _div_impl(a, b):
@@ -82,11 +83,12 @@ def _div_vjp(ct, out, a, b, needs):
 
 div = register(Primitive(
     "div", _div_impl, per_output_element("div"), _div_jvp, Joint(_div_vjp),
+    abstract=elementwise_abstract,
     doc="a / b, elementwise with broadcasting (x/0 gives inf or nan, as in NumPy)"))
 
 neg = register(Primitive(
     "neg", _op.neg, per_output_element("neg"), vjp=(lambda ct, out, x: neg(ct),), linear=True,
-    doc="-x"))
+    abstract=elementwise_abstract, doc="-x"))
 
 
 # ----------------------------------------------------------------------------------- powers
@@ -148,6 +150,7 @@ pow = register(Primitive(  # noqa: A001  (the primitive's name is pow)
     "pow", _pow_impl, per_output_element("pow"), _pow_jvp,
     (lambda ct, out, x, y: _scale(ct, _pow_dx(x, y)),
      lambda ct, out, x, y: mul(ct, _pow_dy(out, x))),
+    abstract=elementwise_abstract,
     doc="x ** y, elementwise with broadcasting; NumPy's values (a negative base with an "
         "integral exponent is real)"))
 
@@ -165,19 +168,19 @@ exp = register(Primitive(
     "exp", scalar_fast(np.exp, math.exp), per_output_element("exp"),
     lambda tangents, out, x: mul(tangents[0], out),        # reuses the output
     (lambda ct, out, x: mul(ct, out),),
-    doc="exp(x)"))
+    abstract=elementwise_abstract, doc="exp(x)"))
 
 log = register(Primitive(
     "log", scalar_fast(np.log, math.log), per_output_element("log"),
     lambda tangents, out, x: div(tangents[0], x),
     (lambda ct, out, x: div(ct, x),),
-    doc="natural logarithm"))
+    abstract=elementwise_abstract, doc="natural logarithm"))
 
 sqrt = register(Primitive(
     "sqrt", scalar_fast(np.sqrt, math.sqrt), per_output_element("sqrt"),
     lambda tangents, out, x: div(tangents[0], mul(2.0, out)),  # reuses the output
     (lambda ct, out, x: div(ct, mul(2.0, out)),),
-    doc="square root"))
+    abstract=elementwise_abstract, doc="square root"))
 
 
 def _tanh_derivative(out):
@@ -188,36 +191,36 @@ tanh = register(Primitive(
     "tanh", scalar_fast(np.tanh, math.tanh), per_output_element("tanh"),
     lambda tangents, out, x: mul(tangents[0], _tanh_derivative(out)),
     (lambda ct, out, x: mul(ct, _tanh_derivative(out)),),
-    doc="hyperbolic tangent"))
+    abstract=elementwise_abstract, doc="hyperbolic tangent"))
 
 sin = register(Primitive(
     "sin", scalar_fast(np.sin, math.sin), per_output_element("sin"),
     lambda tangents, out, x: mul(tangents[0], cos(x)),
     (lambda ct, out, x: mul(ct, cos(x)),),
-    doc="sine"))
+    abstract=elementwise_abstract, doc="sine"))
 
 cos = register(Primitive(
     "cos", scalar_fast(np.cos, math.cos), per_output_element("cos"),
     lambda tangents, out, x: neg(mul(tangents[0], sin(x))),
     (lambda ct, out, x: neg(mul(ct, sin(x))),),
-    doc="cosine"))
+    abstract=elementwise_abstract, doc="cosine"))
 
 sign = register(Primitive(
-    "sign", np.sign, per_output_element("sign"), differentiable=False,
+    "sign", np.sign, per_output_element("sign"), differentiable=False, abstract=like_argument,
     doc="sign of x (-1, 0 or 1); piecewise constant, so never traced"))
 
 abs_ = register(Primitive(
     "abs", abs, per_output_element("abs"),
     lambda tangents, out, x: mul(tangents[0], sign(x)),
     (lambda ct, out, x: mul(ct, sign(x)),),
-    doc="|x| (derivative sign(x), 0 at 0)"))
+    abstract=elementwise_abstract, doc="|x| (derivative sign(x), 0 at 0)"))
 
 
 # ------------------------------------------------------------ comparisons and selection
 
 def _comparison(name: str, op) -> Primitive:
     return register(Primitive(
-        name, op, per_output_element(name), differentiable=False,
+        name, op, per_output_element(name), differentiable=False, abstract=comparison_abstract,
         doc=f"elementwise comparison {op.__name__}; its boolean output is never traced"))
 
 
@@ -240,6 +243,9 @@ where = register(Primitive(
     "where", np.where, free, _where_jvp,
     (None, lambda ct, out, cond, a, b: where(cond, ct, 0.0),
      lambda ct, out, cond, a, b: where(cond, 0.0, ct)),
+    abstract=lambda cond, a, b: ShapeDtype(
+        np.broadcast_shapes(*(tuple(shape_of(v)) for v in (cond, a, b))),
+        result_dtype(a, b)),
     doc="select a where cond else b (structural: a selection, not arithmetic)"))
 
 
@@ -255,6 +261,7 @@ def _extremum(name: str, np_func, compare) -> Primitive:
                 where(take_a, 0.0, ct) if needs[1] else None)
 
     return register(Primitive(name, np_func, per_output_element(name), jvp, Joint(vjp),
+                              abstract=elementwise_abstract,
                               doc=f"elementwise {name} with broadcasting"))
 
 

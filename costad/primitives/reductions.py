@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import Primitive, shape_of, size_of
 from ..numpy_dispatch import implements
-from ._base import normalize_axis, reduction_cost, register
+from ._base import normalize_axis, reduction_abstract, reduction_cost, register
 from .elementwise import div, equal, where
 from .structural import broadcast_to, reshape
 
@@ -37,6 +37,7 @@ def _sum_vjp(ct, out, x, axis=None, keepdims=False):
 
 sum_ = register(Primitive(
     "sum", _sum_impl, reduction_cost("add"), vjp=(_sum_vjp,), linear=True,
+    abstract=reduction_abstract,
     doc="sum over axes (s - 1 adds per output element)"))
 
 
@@ -62,6 +63,7 @@ def _extremum_reduction(name: str, np_func) -> Primitive:
         return np_func(x, axis=axis, keepdims=keepdims)
 
     return register(Primitive(name, impl, reduction_cost(name), jvp, (vjp,),
+                              abstract=reduction_abstract,
                               doc=f"{name} over axes (s - 1 comparisons per output element)"))
 
 

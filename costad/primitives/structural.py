@@ -10,17 +10,23 @@ import numbers
 
 import numpy as np
 
-from ..core import Joint, Primitive, Tracer, apply, dtype_of, shape_of, size_of
+from ..core import Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, shape_of, size_of
 from ..numpy_dispatch import implements, method
-from ._base import IndexedCotangent, free, normalize_axes, register
+from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
+                    result_dtype, view_abstract)
 
 __all__ = ["reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem",
            "concatenate", "stop_gradient", "stack", "swap_last"]
 
 
+def _reshape_impl(x, shape):
+    return np.reshape(x, shape)
+
+
 reshape = register(Primitive(
-    "reshape", lambda x, shape: np.reshape(x, shape), free,
+    "reshape", _reshape_impl, free,
     vjp=(lambda ct, out, x, shape: reshape(ct, shape=shape_of(x)),), linear=True,
+    abstract=view_abstract(_reshape_impl),
     doc="reshape (free)"))
 
 
@@ -29,25 +35,38 @@ def _transpose_vjp(ct, out, x, axes=None):
     return transpose(ct, axes=inverse)
 
 
+def _transpose_impl(x, axes=None):
+    return np.transpose(x, axes)
+
+
 transpose = register(Primitive(
-    "transpose", lambda x, axes=None: np.transpose(x, axes), free,
-    vjp=(_transpose_vjp,), linear=True,
+    "transpose", _transpose_impl, free,
+    vjp=(_transpose_vjp,), linear=True, abstract=view_abstract(_transpose_impl),
     doc="permute axes (free); axes are stored non-negative"))
 
+def _broadcast_to_impl(x, shape):
+    return np.broadcast_to(x, shape)
+
+
 broadcast_to = register(Primitive(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), free,
+    "broadcast_to", _broadcast_to_impl, free,
     vjp=(lambda ct, out, x, shape: ct,),                 # the sweep sums it back to x's shape
-    linear=True,
+    linear=True, abstract=view_abstract(_broadcast_to_impl),
     doc="broadcast to a shape (free; its VJP sums, which is counted)"))
 
+def _getitem_impl(x, index):
+    return x[index]
+
+
 getitem = register(Primitive(
-    "getitem", lambda x, index: x[index], free,
+    "getitem", _getitem_impl, free,
     vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct),), linear=True,
+    abstract=view_abstract(_getitem_impl),
     doc="x[index]: basic and advanced indexing, slicing (free)"))
 
 
 def _scatter_impl(value, shape, index):
-    dense = np.zeros(shape, dtype=np.result_type(value, float))
+    dense = np.zeros(shape, dtype=result_dtype(value))
     np.add.at(dense, index, value)
     return dense
 
@@ -55,6 +74,7 @@ def _scatter_impl(value, shape, index):
 scatter = register(Primitive(
     "scatter", _scatter_impl, free,
     vjp=(lambda ct, out, value, shape, index: getitem(ct, index=index),), linear=True,
+    abstract=lambda value, shape, index: ShapeDtype(shape, result_dtype(value)),
     doc="zeros of a shape with value added at index (the dense form of an indexed "
         "cotangent; free)"))
 
@@ -77,6 +97,7 @@ setitem = register(Primitive(
     "setitem", _setitem_impl, free, _setitem_jvp,
     (lambda ct, out, x, value, index: setitem(ct, 0.0, index=index),
      lambda ct, out, x, value, index: getitem(ct, index=index)),
+    abstract=lambda x, value, index: ShapeDtype(shape_of(x), result_dtype(x, value)),
     doc="a copy of x with x[index] = value (free); how finite differences perturb one "
         "coordinate of a traced input"))
 
@@ -101,13 +122,25 @@ def _concatenate_vjp(ct, out, *xs_and_needs, axis=0):
     return tuple(cts)
 
 
+def _concatenate_abstract(*xs, axis=0):
+    shapes = [tuple(shape_of(x)) for x in xs]
+    ndim = len(shapes[0])
+    if not shapes[0] or any(len(s) != ndim for s in shapes):
+        raise ValueError("all inputs must have the same number of dimensions, at least 1")
+    ax = axis % ndim
+    if any(s[:ax] + s[ax + 1:] != shapes[0][:ax] + shapes[0][ax + 1:] for s in shapes):
+        raise ValueError("all dimensions except the concatenation axis must match")
+    shape = shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1:]
+    return ShapeDtype(shape, result_dtype(*xs))
+
+
 concatenate = register(Primitive(
     "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), free,
-    _concatenate_jvp, Joint(_concatenate_vjp),
+    _concatenate_jvp, Joint(_concatenate_vjp), abstract=_concatenate_abstract,
     doc="join arrays along an axis (free)"))
 
 stop_gradient = register(Primitive(
-    "stop_gradient", lambda x: x, free, differentiable=False,
+    "stop_gradient", lambda x: x, free, differentiable=False, abstract=like_argument,
     doc="the value of x, treated as a constant by every derivative"))
 
 

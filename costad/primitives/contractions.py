@@ -1,4 +1,4 @@
-"""Contractions and linear algebra: matmul, and what is written with it (dot, outer).
+"""Contractions: matmul, and what is written with it (dot, outer).
 
 Cost: an (m, k) @ (k, p) product costs m·k·p mul and m·(k-1)·p add (the classical
 convention; FLOP-counting tools report 2·m·k·p), batched products that per batch element.
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, shape_of, size_of
+from ..core import Primitive, ShapeDtype, shape_of, size_of
 from ..numpy_dispatch import implements, operator, ufunc, unsupported
-from ._base import register, tangent_sum
+from ._base import register, result_dtype, tangent_sum
 from .elementwise import mul
 from .structural import reshape, swap_last
 
@@ -64,8 +64,25 @@ def _matmul_impl(a, b):
     return np.matmul(a, b)
 
 
+def _matmul_abstract(a, b):
+    sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+    if not sa or not sb:
+        raise ValueError("matmul does not take scalars (use *)")
+    a2 = (1,) + sa if len(sa) == 1 else sa
+    b2 = sb + (1,) if len(sb) == 1 else sb
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"matmul: inner dimensions {a2[-1]} and {b2[-2]} differ")
+    shape = np.broadcast_shapes(a2[:-2], b2[:-2]) + (a2[-2], b2[-1])
+    if len(sa) == 1:
+        shape = shape[:-2] + shape[-1:]
+    if len(sb) == 1:
+        shape = shape[:-1]
+    return ShapeDtype(shape, result_dtype(a, b))
+
+
 matmul = register(Primitive(
     "matmul", _matmul_impl, _matmul_cost, _matmul_jvp, (_matmul_vjp_a, _matmul_vjp_b),
+    abstract=_matmul_abstract,
     doc="a @ b; (m,k)@(k,p) costs m*k*p mul and m*(k-1)*p add"))
 
 
