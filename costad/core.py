@@ -22,7 +22,8 @@ from . import cost as _cost
 from .errors import EscapedTracerError, ShapeError, UnsupportedOperationError
 
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
-           "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value"]
+           "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value",
+           "nbytes_of", "operand_traffic", "no_traffic"]
 
 
 class ShapeDtype:
@@ -104,6 +105,8 @@ class Primitive:
            condition of a ``where``); or a `Joint` rule for rules that share work. The
            reverse sweep sums a cotangent over the axes its argument was broadcast along.
     linear: True for a unary primitive linear in its argument (reshape, sum, getitem, ...).
+    traffic: ``traffic(out, *args, **params) -> bytes`` read and written; by default every
+           operand's and the result's size (`operand_traffic`), `no_traffic` for views.
     abstract: ``abstract(*args, **params) -> ShapeDtype``, the output's shape and dtype
            from the arguments' shapes and dtypes alone (some arguments may be `ShapeDtype`);
            what evaluation on abstract inputs uses instead of ``impl``.
@@ -111,16 +114,18 @@ class Primitive:
            sign): their results are never traced.
     """
 
-    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "abstract", "linear", "differentiable",
-                 "doc")
+    __slots__ = ("name", "impl", "cost", "jvp", "vjp", "abstract", "traffic", "linear",
+                 "differentiable", "doc")
 
     def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None = None,
                  vjp: tuple | Joint | None = None, *, abstract: Callable | None = None,
-                 linear: bool = False, differentiable: bool = True, doc: str = ""):
+                 traffic: Callable | None = None, linear: bool = False,
+                 differentiable: bool = True, doc: str = ""):
         self.name = name
         self.impl = impl
         self.cost = cost
         self.abstract = abstract
+        self.traffic = operand_traffic if traffic is None else traffic
         self.linear = linear
         if linear:
             if jvp is not None:
@@ -369,9 +374,7 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     if abstract_open and any(a.__class__ is ShapeDtype for a in args):
         out = _evaluate_abstract(prim, args, params)
         if _cost.open_blocks:
-            counters = _cost._counters.stack
-            if counters:
-                counters[-1]._add_counts(prim.cost(out, *args, **params))
+            _charge(prim, out, args, params)
         return out
     try:
         out = prim.impl(*args, **params) if params else prim.impl(*args)
@@ -382,10 +385,38 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     if out.__class__ is not float:
         _refuse_complex(prim, out)
     if _cost.open_blocks:
-        counters = _cost._counters.stack
-        if counters:
-            counters[-1]._add_counts(prim.cost(out, *args, **params))
+        _charge(prim, out, args, params)
     return out
+
+
+def _charge(prim: Primitive, out, args: tuple, params: Mapping[str, Any]) -> None:
+    """Charge one application of ``prim`` to this thread's innermost counter, if any."""
+    counters = _cost._counters.stack
+    if counters:
+        c = counters[-1]
+        c._add_counts(prim.cost(out, *args, **params))
+        c.calls[prim.name] = c.calls.get(prim.name, 0) + 1
+        c.bytes += prim.traffic(out, *args, **params)
+
+
+def nbytes_of(x) -> int:
+    """Bytes of a value: an array's or ShapeDtype's nbytes, 8 for a Python number."""
+    nbytes = getattr(x, "nbytes", None)
+    if nbytes is not None:
+        return nbytes
+    if isinstance(x, (float, int, complex)):
+        return 8
+    return 0
+
+
+def operand_traffic(out, *args, **params) -> int:
+    """Bytes moved by a computing primitive: every operand read once, the result written."""
+    return nbytes_of(out) + sum(nbytes_of(a) for a in args)
+
+
+def no_traffic(out, *args, **params) -> int:
+    """A view (reshape, transpose, broadcasting, basic indexing) moves no bytes."""
+    return 0
 
 
 def _evaluate_abstract(prim: Primitive, args: tuple, params: Mapping[str, Any]) -> ShapeDtype:

@@ -1,7 +1,8 @@
 """Exact operation counts: the `Cost` record and the `counting()` context.
 
 The cost model (docs/design.md, section 2) counts elementary scalar operations per kind
-(``"mul"``, ``"add"``, ``"exp"``, ...). Primitives report their counts to the innermost
+(``"mul"``, ``"add"``, ``"exp"``, ...), and beside them primitive calls and bytes moved,
+from which `costad.timemodel` predicts time. Primitives report their counts to the innermost
 active counter of their thread; when a `counting()` block ends its counts are added to the
 enclosing one, so nested blocks see the same totals as a single outer block.
 
@@ -15,30 +16,48 @@ import contextlib
 import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "charge_storage", "is_counting"]
+__all__ = ["Cost", "counting", "charge", "charge_storage", "charge_peak", "is_counting"]
 
 
 class Cost:
-    """Counted elementary operations, per kind, and what a reverse sweep stored.
+    """What costad counted: elementary operations, primitive calls, bytes, and storage.
 
-    ``by_op`` maps an operation kind to an exact integer count; ``total`` is their sum
-    (unit cost). ``stored_nodes`` and ``stored_bytes`` are the tape nodes and the bytes of
-    the distinct arrays the reverse-mode tape kept alive (zero for other strategies).
-    Costs add: ``Cost + Cost`` sums every field.
+    - ``by_op``: elementary operations per kind (``"mul"``, ``"exp"``, ...), exact integers;
+      ``total`` is their sum (unit cost). This is the cost model's count.
+    - ``calls``: primitive applications per primitive name (free ones included): what the
+      interpreter's per-call overhead multiplies.
+    - ``bytes``: bytes read and written by primitives, from the sizes of their operands and
+      results (views such as reshape and basic indexing move none): what memory bandwidth
+      divides.
+    - ``stored_nodes``, ``stored_bytes``: the tape nodes and the bytes of the distinct arrays a
+      reverse-mode tape kept alive; ``peak_bytes``: the most bytes (tape plus adjoints) alive at
+      any moment of the reverse sweeps counted (zero for other strategies).
+
+    Costs add: ``Cost + Cost`` sums every field (``peak_bytes`` takes the maximum: two
+    sweeps one after the other need the larger of their peaks, not the sum).
     """
 
-    __slots__ = ("by_op", "stored_nodes", "stored_bytes")
+    __slots__ = ("by_op", "calls", "bytes", "stored_nodes", "stored_bytes", "peak_bytes")
 
     def __init__(self, by_op: Mapping[str, int] | None = None, stored_nodes: int = 0,
-                 stored_bytes: int = 0):
+                 stored_bytes: int = 0, *, calls: Mapping[str, int] | None = None,
+                 bytes: int = 0, peak_bytes: int = 0):  # noqa: A002  (the field's name)
         self.by_op: dict[str, int] = {k: int(v) for k, v in (by_op or {}).items() if v}
+        self.calls: dict[str, int] = {k: int(v) for k, v in (calls or {}).items() if v}
+        self.bytes = int(bytes)
         self.stored_nodes = int(stored_nodes)
         self.stored_bytes = int(stored_bytes)
+        self.peak_bytes = int(peak_bytes)
 
     @property
     def total(self) -> int:
         """Number of elementary operations, each counted once (unit cost)."""
         return sum(self.by_op.values())
+
+    @property
+    def total_calls(self) -> int:
+        """Number of primitive applications."""
+        return sum(self.calls.values())
 
     def weighted(self, weights: Mapping[str, float], default: float = 1.0) -> float:
         """Total cost with a weight per kind, e.g. ``{"exp": 10}`` for costly transcendentals."""
@@ -57,30 +76,37 @@ class Cost:
     def _absorb(self, other: "Cost") -> None:
         """Add every field of ``other`` to this cost, in place."""
         self._add_counts(other.by_op)
+        calls = self.calls
+        for name, n in other.calls.items():
+            calls[name] = calls.get(name, 0) + n
+        self.bytes += other.bytes
         self.stored_nodes += other.stored_nodes
         self.stored_bytes += other.stored_bytes
+        self.peak_bytes = max(self.peak_bytes, other.peak_bytes)
 
     def __add__(self, other: "Cost") -> "Cost":
         if not isinstance(other, Cost):
             return NotImplemented
-        result = Cost(self.by_op, self.stored_nodes, self.stored_bytes)
+        result = Cost(self.by_op, self.stored_nodes, self.stored_bytes, calls=self.calls,
+                      bytes=self.bytes, peak_bytes=self.peak_bytes)
         result._absorb(other)
         return result
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cost):
             return NotImplemented
-        return (self.by_op == other.by_op and self.stored_nodes == other.stored_nodes
-                and self.stored_bytes == other.stored_bytes)
+        return all(getattr(self, f) == getattr(other, f) for f in Cost.__slots__)
 
     __hash__ = None                                  # mutable while a block fills it
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.by_op.items()))
-        stored = ""
+        extra = f"; {self.total_calls} calls, {self.bytes} bytes" if self.calls else ""
         if self.stored_nodes:
-            stored = f"; stored {self.stored_nodes} nodes, {self.stored_bytes} bytes"
-        return f"Cost(total={self.total}: {kinds or 'nothing'}{stored})"
+            extra += f"; stored {self.stored_nodes} nodes, {self.stored_bytes} bytes"
+        if self.peak_bytes:
+            extra += f"; peak {self.peak_bytes} bytes"
+        return f"Cost(total={self.total}: {kinds or 'nothing'}{extra})"
 
 
 class _Counters(threading.local):
@@ -128,6 +154,13 @@ def charge_storage(nodes: int, nbytes: int) -> None:
     if stack:
         stack[-1].stored_nodes += nodes
         stack[-1].stored_bytes += nbytes
+
+
+def charge_peak(nbytes: int) -> None:
+    """Record the peak bytes alive during a reverse sweep (no-op when not counting)."""
+    stack = _counters.stack
+    if stack:
+        stack[-1].peak_bytes = max(stack[-1].peak_bytes, int(nbytes))
 
 
 @contextlib.contextmanager

@@ -191,3 +191,23 @@ def test_counted_charges_plain_numpy_inside_counting_only():
     assert c.by_op == {"exp": 3, "mul": 3, "add": 2}
     assert costad.counted(f)(x) == pytest.approx(f(x))              # outside: plain NumPy
     assert costad.tree_leaves({"a": [1.0, (2.0, np.ones(2))]})[:2] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("n", [2, 10, 64])
+def test_calls_and_bytes_of_the_seed_family_follow_their_closed_forms(n):
+    # getitem x2 (views: no bytes), then exp, mul, add, sqrt, mul on n/2 elements and a
+    # sum: each reads its operands and writes its result, 8 bytes per float64.
+    f, x = FAMILIES["seed"].build(n, 0)
+    c = costad.count(f, x)
+    assert c.calls == {"getitem": 2, "exp": 1, "mul": 2, "add": 1, "sqrt": 1, "sum": 1}
+    h = n // 2
+    assert c.bytes == 8 * (2 * h + 3 * h + 3 * h + 2 * h + 3 * h + (h + 1))
+
+
+def test_costs_add_every_field_and_peaks_take_the_maximum():
+    a = costad.Cost({"mul": 2}, 3, 40, calls={"mul": 1}, bytes=24, peak_bytes=100)
+    b = costad.Cost({"add": 1}, 1, 8, calls={"add": 1, "mul": 2}, bytes=16, peak_bytes=60)
+    s = a + b
+    assert s.by_op == {"mul": 2, "add": 1} and s.calls == {"mul": 3, "add": 1}
+    assert (s.bytes, s.stored_nodes, s.stored_bytes, s.peak_bytes) == (40, 4, 48, 100)
+    assert s.total_calls == 4

@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from ..core import Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, shape_of, size_of
+from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, nbytes_of, no_traffic,
+                    shape_of, size_of)
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
                     result_dtype, view_abstract)
@@ -26,7 +27,7 @@ def _reshape_impl(x, shape):
 reshape = register(Primitive(
     "reshape", _reshape_impl, free,
     vjp=(lambda ct, out, x, shape: reshape(ct, shape=shape_of(x)),), linear=True,
-    abstract=view_abstract(_reshape_impl),
+    abstract=view_abstract(_reshape_impl), traffic=no_traffic,
     doc="reshape (free)"))
 
 
@@ -42,6 +43,7 @@ def _transpose_impl(x, axes=None):
 transpose = register(Primitive(
     "transpose", _transpose_impl, free,
     vjp=(_transpose_vjp,), linear=True, abstract=view_abstract(_transpose_impl),
+    traffic=no_traffic,
     doc="permute axes (free); axes are stored non-negative"))
 
 def _broadcast_to_impl(x, shape):
@@ -51,17 +53,28 @@ def _broadcast_to_impl(x, shape):
 broadcast_to = register(Primitive(
     "broadcast_to", _broadcast_to_impl, free,
     vjp=(lambda ct, out, x, shape: ct,),                 # the sweep sums it back to x's shape
-    linear=True, abstract=view_abstract(_broadcast_to_impl),
+    linear=True, abstract=view_abstract(_broadcast_to_impl), traffic=no_traffic,
     doc="broadcast to a shape (free; its VJP sums, which is counted)"))
 
 def _getitem_impl(x, index):
     return x[index]
 
 
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def _getitem_traffic(out, x, index):
+    """Basic indexing is a view (no bytes); advanced indexing copies: read and write out."""
+    return 0 if _is_basic(index) else 2 * nbytes_of(out)
+
+
 getitem = register(Primitive(
     "getitem", _getitem_impl, free,
     vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct),), linear=True,
-    abstract=view_abstract(_getitem_impl),
+    abstract=view_abstract(_getitem_impl), traffic=_getitem_traffic,
     doc="x[index]: basic and advanced indexing, slicing (free)"))
 
 
@@ -141,6 +154,7 @@ concatenate = register(Primitive(
 
 stop_gradient = register(Primitive(
     "stop_gradient", lambda x: x, free, differentiable=False, abstract=like_argument,
+    traffic=no_traffic,
     doc="the value of x, treated as a constant by every derivative"))
 
 
