@@ -18,7 +18,7 @@ from . import primitives as _primitives  # noqa: F401  (registers every family)
 from . import chain
 from .api import count, counted, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
-from .errors import (CostadError, EscapedTracerError, InputTypeError, NonScalarOutputError,
+from .errors import (AbstractValueError, CostadError, EscapedTracerError, InputTypeError, NonScalarOutputError,
                      OutputTypeError, ShapeError, UnsupportedOperationError)
 from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
@@ -36,5 +36,6 @@ __all__ = [
     "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES",
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "ShapeDtype",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-    "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "chain", "__version__",
+    "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "AbstractValueError",
+    "chain", "__version__",
 ]

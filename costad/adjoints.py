@@ -11,16 +11,23 @@ contribution arrive:
 - traced values, when the sweep is itself differentiated (forward over reverse): then the
   accumulation must be recorded, so it uses the ``add`` and ``scatter`` primitives, and an
   indexed contribution is charged as a dense add of its size.
+
+Values boxed only for counting (``costad.count`` around a gradient) are not differentiated:
+they are unboxed and take the plain path, so counting a gradient from outside gives the same
+count as counting inside it. Abstract values (`ShapeDtype`) accumulate into an
+`AbstractAccumulator`, which tracks the elements already written as boxes, not a mask, so
+that counting at n = 10^9 allocates nothing of size n.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import cost as _cost
-from .core import Tracer
+from .core import ShapeDtype, Tracer, unboxed
+from .errors import UnsupportedOperationError
 from .primitives import IndexedCotangent, add, scatter
 
-__all__ = ["IndexAccumulator", "accumulate", "densify"]
+__all__ = ["IndexAccumulator", "AbstractAccumulator", "Coverage", "accumulate", "densify"]
 
 
 def _float_dtype(value) -> np.dtype:
@@ -97,21 +104,204 @@ def _is_basic_index(index) -> bool:
                for p in parts)
 
 
+# ------------------------------------------------------------------- abstract accumulation
+
+# Beyond simple boxes, abstract accumulation falls back to an exact mask up to this size.
+MASK_LIMIT = 1 << 24
+
+
+def _box_of(index, shape: tuple):
+    """The box (start, stop) per axis selected by a basic index made of ints and slices of
+    step +1 or -1; None for any other index (strided, advanced, newaxis)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(p is Ellipsis for p in parts):
+        at = next(i for i, p in enumerate(parts) if p is Ellipsis)
+        fill = (slice(None),) * (len(shape) - (len(parts) - 1))
+        parts = parts[:at] + fill + parts[at + 1:]
+    if len(parts) > len(shape):
+        return None
+    parts = parts + (slice(None),) * (len(shape) - len(parts))
+    box = []
+    for p, n in zip(parts, shape):
+        if isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)):
+            i = int(p) + n if p < 0 else int(p)
+            box.append((i, i + 1))
+        elif isinstance(p, slice):
+            start, stop, step = p.indices(n)
+            if step == 1:
+                box.append((start, max(start, stop)))
+            elif step == -1:
+                box.append((stop + 1, max(stop + 1, start + 1)))
+            else:
+                return None
+        else:
+            return None
+    return tuple(box)
+
+
+def _volume(box) -> int:
+    v = 1
+    for a, b in box:
+        v *= max(0, b - a)
+    return v
+
+
+def _intersect(p, q):
+    return tuple((max(a, c), min(b, d)) for (a, b), (c, d) in zip(p, q))
+
+
+def _subtract(p, q) -> list:
+    """Box p minus box q, as disjoint boxes."""
+    if _volume(_intersect(p, q)) == 0:
+        return [p]
+    pieces, rest = [], list(p)
+    for axis, ((a, b), (c, d)) in enumerate(zip(p, q)):
+        if a < c:
+            pieces.append(tuple(rest[:axis]) + ((a, c),) + tuple(rest[axis + 1:]))
+        if d < b:
+            pieces.append(tuple(rest[:axis]) + ((d, b),) + tuple(rest[axis + 1:]))
+        rest[axis] = (max(a, c), min(b, d))
+    return [piece for piece in pieces if _volume(piece)]
+
+
+class Coverage:
+    """The elements of an array of ``shape`` already written, as disjoint boxes (or, for
+    index patterns that are not boxes, an exact mask when the array is small)."""
+
+    __slots__ = ("shape", "boxes", "mask")
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(shape)
+        self.boxes: list = []
+        self.mask = None
+
+    def count(self) -> int:
+        if self.mask is not None:
+            return int(np.count_nonzero(self.mask))
+        return sum(_volume(b) for b in self.boxes)
+
+    def fill(self) -> None:
+        self.mask = None
+        self.boxes = [tuple((0, n) for n in self.shape)]
+
+    def add(self, index, value_size: int) -> int:
+        """Mark x[index] written; return how many of its ``value_size`` writes land on an
+        element written before (each costs an add)."""
+        box = None if self.mask is not None else _box_of(index, self.shape)
+        if box is None:
+            self._to_mask(index)
+            before = int(np.count_nonzero(self.mask))
+            if _is_basic_index(index):
+                repeated = int(np.count_nonzero(self.mask[index]))
+                self.mask[index] = True
+                return repeated
+            self.mask[index] = True
+            return value_size - (int(np.count_nonzero(self.mask)) - before)
+        repeated = sum(_volume(_intersect(box, b)) for b in self.boxes)
+        pieces = [box]
+        for b in self.boxes:
+            pieces = [q for p in pieces for q in _subtract(p, b)]
+        self.boxes.extend(pieces)
+        return repeated
+
+    def _to_mask(self, index) -> None:
+        if self.mask is not None:
+            return
+        size = 1
+        for n in self.shape:
+            size *= n
+        if size > MASK_LIMIT:
+            raise UnsupportedOperationError(
+                f"costad: counting reverse mode abstractly through the index {index!r} into "
+                f"an array of shape {self.shape} is not supported (only ints and contiguous "
+                "slices are tracked at this size); count on a concrete input, or index with "
+                "contiguous slices")
+        self.mask = np.zeros(self.shape, dtype=bool)
+        for b in self.boxes:
+            self.mask[tuple(slice(a, z) for a, z in b)] = True
+
+
+class AbstractAccumulator:
+    """The adjoint of an abstract array receiving indexed contributions: no buffer, only the
+    coverage, so that every repeated write is charged one add, as in `IndexAccumulator`."""
+
+    __slots__ = ("value", "coverage")
+
+    def __init__(self, value: ShapeDtype, coverage: Coverage):
+        self.value = value
+        self.coverage = coverage
+
+    @classmethod
+    def from_indexed(cls, c: IndexedCotangent) -> "AbstractAccumulator":
+        acc = cls(ShapeDtype(c.shape, _abstract_dtype(c.value)), Coverage(c.shape))
+        acc.add_indexed(c)
+        return acc
+
+    @classmethod
+    def from_dense(cls, value) -> "AbstractAccumulator":
+        if value.__class__ is IndexAccumulator:
+            raise AssertionError("costad internal error: a concrete adjoint buffer for an "
+                                 "abstract array")
+        acc = cls(ShapeDtype(np.shape(value) if value.__class__ is not ShapeDtype
+                             else value.shape, _abstract_dtype(value)), None)
+        acc.coverage = Coverage(acc.value.shape)
+        acc.coverage.fill()
+        return acc
+
+    def add_indexed(self, c: IndexedCotangent) -> None:
+        size = c.value.size if c.value.__class__ is ShapeDtype else int(np.size(c.value))
+        repeated = self.coverage.add(c.index, size)
+        if repeated:
+            _cost.charge({"add": repeated})
+
+    def add_dense(self, value) -> None:
+        repeated = self.coverage.count()
+        self.coverage.fill()
+        if repeated:
+            _cost.charge({"add": repeated})
+
+
+def _abstract_dtype(value) -> np.dtype:
+    if value.__class__ is ShapeDtype:
+        return value.dtype if value.dtype.kind == "f" else np.dtype(float)
+    return _float_dtype(value)
+
+
+# ------------------------------------------------------------------------- accumulation
+
 def densify(adjoint):
     """The adjoint as a plain value (the buffer of an accumulator)."""
-    if adjoint.__class__ is IndexAccumulator:
+    cls = adjoint.__class__
+    if cls is IndexAccumulator:
         return adjoint.buffer
+    if cls is AbstractAccumulator:
+        return adjoint.value
     return adjoint
+
+
+def _is_abstract(value) -> bool:
+    return value.__class__ is ShapeDtype or value.__class__ is AbstractAccumulator
 
 
 def accumulate(current, contribution):
     """Add a contribution to an adjoint (None: no contribution yet); return the new adjoint."""
     if contribution.__class__ is IndexedCotangent:
-        traced = isinstance(contribution.value, Tracer) or isinstance(current, Tracer)
-        if traced:
-            dense = scatter(contribution.value, shape=contribution.shape,
-                            index=contribution.index)
+        value = unboxed(contribution.value)
+        if value is not contribution.value:
+            contribution = IndexedCotangent(contribution.shape, contribution.index, value,
+                                            contribution.abstract)
+        current = None if current is None else unboxed(current)
+        if isinstance(value, Tracer) or isinstance(current, Tracer):
+            dense = scatter(value, shape=contribution.shape, index=contribution.index)
             return dense if current is None else add(densify(current), dense)
+        if contribution.abstract or _is_abstract(value) or (current is not None
+                                                             and _is_abstract(current)):
+            if current is None:
+                return AbstractAccumulator.from_indexed(contribution)
+            if current.__class__ is not AbstractAccumulator:
+                current = AbstractAccumulator.from_dense(current)
+            current.add_indexed(contribution)
+            return current
         if current is None:
             return IndexAccumulator.from_indexed(contribution)
         if current.__class__ is not IndexAccumulator:
@@ -120,9 +310,16 @@ def accumulate(current, contribution):
         return current
     if current is None:
         return contribution
-    if current.__class__ is IndexAccumulator:
+    cls = current.__class__
+    if cls is IndexAccumulator or cls is AbstractAccumulator:
+        contribution = unboxed(contribution)
         if isinstance(contribution, Tracer):
-            return add(current.buffer, contribution)
+            return add(densify(current), contribution)
+        if cls is AbstractAccumulator or contribution.__class__ is ShapeDtype:
+            if cls is IndexAccumulator:
+                return add(current.buffer, contribution)
+            current.add_dense(contribution)
+            return current
         current.add_dense(contribution)
         return current
     return add(current, contribution)

@@ -13,7 +13,8 @@ import numpy as np
 
 from . import boxing
 from . import cost as _cost
-from .core import shape_of
+from .core import ShapeDtype, dtype_of, is_abstract, shape_of
+from .cost import repeated as cost_repeated
 from .errors import InputTypeError, ShapeError
 from .gradients import grad, unit_tangent
 from .graph import Graph
@@ -93,7 +94,9 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
     """Return ``x -> J``, the Jacobian of f: R^n -> R^m, of shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` evaluates n JVPs (one pass of f per input direction);
-    ``mode="reverse"`` records f once and runs m backward sweeps (one per output).
+    ``mode="reverse"`` records f once and runs m backward sweeps (one per output). On an
+    abstract input (`ShapeDtype`) one pass or sweep is counted n or m times (they all have
+    the same shape-only trace) and the Jacobian is returned as a `ShapeDtype`.
     """
     if mode not in ("forward", "reverse"):
         raise ValueError(f"costad: jacobian mode must be 'forward' or 'reverse', not {mode!r}")
@@ -103,6 +106,11 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         leaves, in_tree, push = make_jvp(f, x)
         x_shape = shape_of(leaf)
         n = int(np.prod(x_shape))
+        if is_abstract(leaf):
+            with cost_repeated(n):
+                values, _, out_tree = push(unit_tangent(leaves, 0, 0))
+            value = _single_output(out_tree, values, "jacobian")
+            return ShapeDtype(shape_of(value) + x_shape, dtype_of(leaf))
         columns, out_shape = [], None
         for k in range(n):
             values, tangents, out_tree = push(unit_tangent(leaves, 0, k))
@@ -126,6 +134,11 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
                              f"{type(value).__name__}")
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
+        if is_abstract(value):
+            if m:
+                with cost_repeated(m):
+                    pullback(ShapeDtype(out_shape, dtype_of(value)) if out_shape else 1.0)
+            return ShapeDtype(out_shape + x_shape, dtype_of(leaf))
         rows = np.zeros((m,) + x_shape)
         for i in range(m):
             seed = np.zeros(out_shape)

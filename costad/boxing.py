@@ -9,14 +9,17 @@ is what timings of finite differences and of the plain function measure.
 from __future__ import annotations
 
 from . import cost as _cost
-from .core import Trace, Tracer, bind, new_level
+from .core import ShapeDtype, Trace, Tracer, bind, new_level
 from .tree import TreeDef, tree_flatten
 
 __all__ = ["BoxTrace", "BoxTracer", "call"]
 
 
 class BoxTracer(Tracer):
+    """A value boxed so that NumPy calls on it are counted; it carries no derivative."""
+
     __slots__ = ("value",)
+    differentiating = False
 
     def __init__(self, trace: "BoxTrace", value):
         self._trace = trace
@@ -37,8 +40,9 @@ class BoxTrace(Trace):
 
 
 def call(f, leaves: list, in_tree: TreeDef):
-    """``f(in_tree.unflatten(leaves))``, counted when a counting block is active."""
-    if not _cost.is_counting():
+    """``f(in_tree.unflatten(leaves))``, counted when a counting block is active; abstract
+    inputs (`ShapeDtype`, which NumPy cannot compute with) are always boxed."""
+    if not _cost.is_counting() and not any(leaf.__class__ is ShapeDtype for leaf in leaves):
         return f(in_tree.unflatten(leaves))
     with new_level(BoxTrace) as trace:
         out = f(in_tree.unflatten([BoxTracer(trace, leaf) for leaf in leaves]))

@@ -19,11 +19,13 @@ from typing import Any, Callable, Mapping
 import numpy as _np
 
 from . import cost as _cost
-from .errors import EscapedTracerError, ShapeError, UnsupportedOperationError
+from .errors import (AbstractValueError, EscapedTracerError, ShapeError,
+                     UnsupportedOperationError)
 
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
            "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value",
-           "nbytes_of", "operand_traffic", "no_traffic"]
+           "nbytes_of", "operand_traffic", "no_traffic", "is_abstract", "unboxed",
+           "is_differentiated"]
 
 
 class ShapeDtype:
@@ -48,6 +50,34 @@ class ShapeDtype:
             raise ShapeError(f"costad: a ShapeDtype's shape cannot be negative: {shape}")
         self.shape = shape
         self.dtype = _np.dtype(dtype)
+        global abstract_seen
+        abstract_seen = True
+
+    def _needs_a_value(self, operation: str):
+        raise AbstractValueError(
+            f"costad: {operation} needs the value of an array computed from an abstract "
+            f"input (ShapeDtype{self.shape}); abstract counting knows shapes and dtypes only. "
+            "Count on a concrete input instead, or keep control flow independent of values.")
+
+    def __bool__(self):
+        self._needs_a_value("a Python condition (if/while/and/or/bool())")
+
+    def __float__(self):
+        self._needs_a_value("float()")
+
+    def __int__(self):
+        self._needs_a_value("int()")
+
+    def __index__(self):
+        self._needs_a_value("using it as an index")
+
+    def __array__(self, *args, **kwargs):
+        self._needs_a_value("conversion to a NumPy array")
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of an abstract scalar")
+        return self.shape[0]
 
     @property
     def ndim(self) -> int:
@@ -193,6 +223,14 @@ class Tracer:
     def dtype(self):
         return dtype_of(self.primal)
 
+    @property
+    def nbytes(self) -> int:
+        return nbytes_of(self.primal)
+
+    # True for interpretations whose values carry derivatives (forward, reverse); False for
+    # values boxed only to be counted, which adjoint arithmetic treats as plain values.
+    differentiating = True
+
     def __len__(self) -> int:
         shape = self.shape
         if not shape:
@@ -204,6 +242,8 @@ class Tracer:
         return bool(self.primal)
 
     def __array__(self, *args, **kwargs):
+        if primal_value(self).__class__ is ShapeDtype:
+            primal_value(self)._needs_a_value("conversion to a NumPy array")
         raise TypeError(
             "costad cannot turn a traced value into a plain NumPy array: that would silently "
             "drop its derivative. This happens with np.array(...) or np.asarray(...) of traced "
@@ -212,6 +252,8 @@ class Tracer:
             "costad's table (costad.supported_numpy()).")
 
     def __float__(self):
+        if primal_value(self).__class__ is ShapeDtype:
+            primal_value(self)._needs_a_value("float(), int() or storing into a NumPy array")
         # NumPy calls this when a traced value is stored into a plain array (y[i] = x), then
         # replaces the error with its own ("setting an array element with a sequence");
         # `new_level` recognises that error by this mark and restores the explanation.
@@ -313,6 +355,23 @@ def primal_value(x):
     return x
 
 
+def unboxed(x):
+    """``x`` without the boxes that only count it (`costad.boxing`)."""
+    while isinstance(x, Tracer) and not x.differentiating:
+        x = x.primal
+    return x
+
+
+def is_differentiated(x) -> bool:
+    """True if ``x`` carries a derivative of an active forward or reverse interpretation."""
+    return isinstance(unboxed(x), Tracer)
+
+
+def is_abstract(x) -> bool:
+    """True for an abstract array (`ShapeDtype`), traced or not."""
+    return primal_value(x).__class__ is ShapeDtype
+
+
 def trace_depth() -> int:
     """Number of active interpretations in this thread."""
     return len(_interpreters.stack)
@@ -365,13 +424,14 @@ def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     return top.process(prim, args, params)
 
 
-# Abstract evaluations open in any thread; while zero, `evaluate` never looks for one.
-abstract_open = 0
+# Set once a ShapeDtype exists in the process: until then `evaluate` never looks for one,
+# so code that never counts abstractly pays nothing for the possibility.
+abstract_seen = False
 
 
 def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     """Run the NumPy implementation and charge its cost to the active counter."""
-    if abstract_open and any(a.__class__ is ShapeDtype for a in args):
+    if abstract_seen and any(a.__class__ is ShapeDtype for a in args):
         out = _evaluate_abstract(prim, args, params)
         if _cost.open_blocks:
             _charge(prim, out, args, params)
@@ -401,6 +461,8 @@ def _charge(prim: Primitive, out, args: tuple, params: Mapping[str, Any]) -> Non
 
 def nbytes_of(x) -> int:
     """Bytes of a value: an array's or ShapeDtype's nbytes, 8 for a Python number."""
+    if isinstance(x, Tracer):
+        x = primal_value(x)
     nbytes = getattr(x, "nbytes", None)
     if nbytes is not None:
         return nbytes

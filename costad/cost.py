@@ -16,7 +16,8 @@ import contextlib
 import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "charge_storage", "charge_peak", "is_counting"]
+__all__ = ["Cost", "counting", "charge", "charge_storage", "charge_peak", "is_counting",
+           "repeated"]
 
 
 class Cost:
@@ -91,6 +92,17 @@ class Cost:
                       bytes=self.bytes, peak_bytes=self.peak_bytes)
         result._absorb(other)
         return result
+
+    def __mul__(self, times: int) -> "Cost":
+        """The cost of ``times`` identical repetitions (the peak is not multiplied)."""
+        if not isinstance(times, int) or isinstance(times, bool):
+            return NotImplemented
+        return Cost({k: v * times for k, v in self.by_op.items()},
+                    self.stored_nodes * times, self.stored_bytes * times,
+                    calls={k: v * times for k, v in self.calls.items()},
+                    bytes=self.bytes * times, peak_bytes=self.peak_bytes if times else 0)
+
+    __rmul__ = __mul__
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cost):
@@ -185,3 +197,17 @@ def counting() -> Iterator[Cost]:
         stack.pop()
         if stack:
             stack[-1]._absorb(cost)
+
+
+@contextlib.contextmanager
+def repeated(times: int) -> Iterator[None]:
+    """Run the block once and charge it ``times`` times (``times`` >= 1).
+
+    How finite differences and forward mode count their n passes over an abstract input:
+    every pass has the same shape-only trace, so one pass times n is the exact count.
+    """
+    with counting() as once:
+        yield
+    stack = _counters.stack
+    if stack and times != 1:
+        stack[-1]._absorb(once * (times - 1))

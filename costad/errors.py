@@ -1,7 +1,8 @@
 """The errors costad raises; each message names the problem and what to do about it."""
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-           "OutputTypeError", "NonScalarOutputError", "EscapedTracerError"]
+           "OutputTypeError", "NonScalarOutputError", "EscapedTracerError",
+           "AbstractValueError"]
 
 
 class CostadError(Exception):
@@ -37,3 +38,7 @@ class EscapedTracerError(CostadError, TypeError):
             "traced it had returned (it escaped, e.g. into a global, a list or a closure); "
             "outside that call it has no value. Return what you need from the function "
             "instead.")
+
+
+class AbstractValueError(CostadError, TypeError):
+    """Python control flow or a conversion needed the value of an abstract (ShapeDtype) array."""

@@ -31,8 +31,12 @@ from typing import Callable
 
 import numpy as np
 
+import contextlib
+
 from . import boxing
-from .core import Tracer, dtype_of, primal_value, shape_of
+from . import cost as _cost
+from .core import (ShapeDtype, Tracer, dtype_of, is_abstract, is_differentiated, primal_value,
+                   shape_of, unboxed)
 from .errors import NonScalarOutputError, OutputTypeError
 from .pipelines import as_leaf_gradient, make_jvp, make_vjp
 from .primitives import add, concatenate, div, getitem, reshape, setitem, sub
@@ -71,7 +75,12 @@ def check_scalar_output(out, what: str = "grad") -> None:
         raise NonScalarOutputError(
             f"costad: {what} needs f to return a scalar float; f returned "
             f"{type(out).__name__}")
-    if not isinstance(out, Tracer):
+    if is_abstract(out):
+        kind = primal_value(out).dtype.kind
+        if kind == "b" or kind == "c":
+            raise OutputTypeError(f"costad: {what} needs f to return a real number; f "
+                                  f"returned an abstract {primal_value(out).dtype} value")
+    elif not isinstance(out, Tracer):
         if isinstance(out, (bool, np.bool_)) or getattr(out, "dtype", None) == np.bool_:
             raise OutputTypeError(f"costad: {what} needs f to return a real number; f "
                                   "returned a boolean, which has no derivative")
@@ -94,11 +103,21 @@ def check_scalar_output(out, what: str = "grad") -> None:
 
 # ------------------------------------------------------------------ coordinates and seeds
 
-def _coordinates(leaves: list):
-    """(leaf index, flat index) of every scalar input, in order."""
+def _passes(leaves: list):
+    """(leaf index, flat index, repeats) of every pass of finite differences or forward
+    mode: one per scalar input, in order; an abstract leaf runs one pass standing for all of
+    its scalars, exactly, because every one of them has the same shape-only trace."""
     for j, leaf in enumerate(leaves):
-        for k in range(leaf_size(leaf)):
-            yield j, k
+        size = leaf_size(leaf)
+        if size and is_abstract(leaf):
+            yield j, 0, size
+        else:
+            for k in range(size):
+                yield j, k, 1
+
+
+def _counted_as(repeats: int):
+    return contextlib.nullcontext() if repeats == 1 else _cost.repeated(repeats)
 
 
 def _index(leaf, k: int):
@@ -112,7 +131,9 @@ def unit_tangent(leaves: list, j: int, k: int) -> list:
     tangents: list = [None] * len(leaves)
     leaf = leaves[j]
     shape = shape_of(leaf)
-    if shape:
+    if shape and is_abstract(leaf):
+        tangents[j] = ShapeDtype(shape, dtype_of(leaf))      # a dense tangent, abstractly
+    elif shape:
         e = np.zeros(shape, dtype=dtype_of(leaf))
         e[_index(leaf, k)] = 1
         tangents[j] = e
@@ -130,10 +151,12 @@ def assemble(column: list, leaf):
     shape = shape_of(leaf)
     if not shape:
         return as_leaf_gradient(column[0] if column else None, leaf)
-    if not any(isinstance(v, Tracer) for v in column):
+    if is_abstract(leaf):
+        return ShapeDtype(shape, dtype_of(leaf))
+    if not any(is_differentiated(v) for v in column):
         dtype = dtype_of(leaf)
         flat = np.array([0 if v is None else primal_value(v) for v in column], dtype=dtype)
-        return as_leaf_gradient(flat.reshape(shape), leaf)
+        return as_leaf_gradient(flat.reshape(shape), unboxed(leaf))
     parts = [np.zeros(1, dtype_of(leaf)) if v is None else reshape(v, shape=(1,))
              for v in column]
     return as_leaf_gradient(reshape(concatenate(*parts, axis=0), shape=shape), leaf)
@@ -171,27 +194,17 @@ class _finite_differences:
 
 
 def _scalar_at(leaf, k: int):
+    """Scalar k of a leaf, read with the free ``getitem`` primitive."""
     index = _index(leaf, k)
-    if index is None:
-        return leaf
-    if isinstance(leaf, Tracer):
-        return getitem(leaf, index=index)
-    return leaf[index]
+    return leaf if index is None else getitem(leaf, index=index)
 
 
 def _with_coordinate(leaves: list, j: int, k: int, value) -> list:
-    """Leaves with scalar k of leaf j set to ``value`` (free); the others unchanged."""
+    """Leaves with scalar k of leaf j set to ``value`` by the free ``setitem`` primitive (a
+    copy, so the caller's array is untouched); the others unchanged."""
     new = list(leaves)
-    leaf = leaves[j]
-    index = _index(leaf, k)
-    if index is None:
-        new[j] = value
-    elif isinstance(leaf, Tracer) or isinstance(value, Tracer):
-        new[j] = setitem(leaf, value, index=index)
-    else:
-        perturbed = np.array(leaf, copy=True)
-        perturbed[index] = value
-        new[j] = perturbed
+    index = _index(leaves[j], k)
+    new[j] = value if index is None else setitem(leaves[j], value, index=index)
     return new
 
 
@@ -210,6 +223,8 @@ def _step_for(mode: str, step, leaf) -> float:
 def _check_resolved(shifted, x_k, h: float, leaf, k: int) -> None:
     """Refuse a step lost to rounding: x + h == x would give a zero derivative."""
     base = primal_value(x_k)
+    if base.__class__ is ShapeDtype:
+        return                                   # abstract: no value to check
     if np.isfinite(base) and primal_value(shifted) == base:
         raise ValueError(
             f"costad: the finite-difference step {h:g} is lost to rounding at input "
@@ -223,13 +238,14 @@ def _fd(f, x, step, want_value):
         f0 = _evaluate(f, leaves, in_tree, leaves)
         check_scalar_output(f0)
         columns: list[list] = [[] for _ in leaves]
-        for j, k in _coordinates(leaves):
+        for j, k, repeats in _passes(leaves):
             h = _step_for("fd", step, leaves[j])
-            x_k = _scalar_at(leaves[j], k)
-            x_plus = add(x_k, h)
-            _check_resolved(x_plus, x_k, h, leaves[j], k)
-            f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
-            columns[j].append(div(sub(f1, f0), h))
+            with _counted_as(repeats):
+                x_k = _scalar_at(leaves[j], k)
+                x_plus = add(x_k, h)
+                _check_resolved(x_plus, x_k, h, leaves[j], k)
+                f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
+                columns[j].append(div(sub(f1, f0), h))
     return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
 
 
@@ -238,17 +254,19 @@ def _fd_central(f, x, step, want_value):
     with _finite_differences("fd-central", step):
         columns: list[list] = [[] for _ in leaves]
         f_plus = None
-        for j, k in _coordinates(leaves):
+        for j, k, repeats in _passes(leaves):
             h = _step_for("fd-central", step, leaves[j])
             two_h = 2.0 * h              # a constant of the method, not an operation on data
-            x_k = _scalar_at(leaves[j], k)
-            x_plus, x_minus = add(x_k, h), sub(x_k, h)
-            _check_resolved(x_plus, x_k, h, leaves[j], k)
-            _check_resolved(x_minus, x_k, h, leaves[j], k)
-            f_plus = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
-            f_minus = _evaluate(f, _with_coordinate(leaves, j, k, x_minus), in_tree, leaves)
-            check_scalar_output(f_plus)
-            columns[j].append(div(sub(f_plus, f_minus), two_h))
+            with _counted_as(repeats):
+                x_k = _scalar_at(leaves[j], k)
+                x_plus, x_minus = add(x_k, h), sub(x_k, h)
+                _check_resolved(x_plus, x_k, h, leaves[j], k)
+                _check_resolved(x_minus, x_k, h, leaves[j], k)
+                f_plus = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
+                f_minus = _evaluate(f, _with_coordinate(leaves, j, k, x_minus), in_tree,
+                                    leaves)
+                check_scalar_output(f_plus)
+                columns[j].append(div(sub(f_plus, f_minus), two_h))
         f0 = None
         if want_value or f_plus is None:
             # Central differences never need f(x): `grad` skips it, `value_and_grad` pays K.
@@ -263,8 +281,9 @@ def _forward(f, x, step, want_value):
     leaves, in_tree, push = make_jvp(f, x)
     value = None
     columns: list[list] = [[] for _ in leaves]
-    for j, k in _coordinates(leaves):
-        values, tangents, out_tree = push(unit_tangent(leaves, j, k))
+    for j, k, repeats in _passes(leaves):
+        with _counted_as(repeats):
+            values, tangents, out_tree = push(unit_tangent(leaves, j, k))
         value = out_tree.unflatten(values)
         check_scalar_output(value)
         columns[j].append(tangents[0])

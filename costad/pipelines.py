@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import cost as _cost
-from .core import Tracer, dtype_of, shape_of
+from .core import ShapeDtype, Tracer, dtype_of, is_abstract, shape_of
 from .errors import OutputTypeError
 from .forward import jvp_call
 from .reverse import backward, record, tape_storage
@@ -29,6 +29,8 @@ __all__ = ["make_vjp", "make_jvp", "as_leaf_gradient", "zeros_like_leaf", "check
 
 def zeros_like_leaf(leaf):
     """A zero of the type, dtype and shape of ``leaf`` (free)."""
+    if is_abstract(leaf):
+        return ShapeDtype(shape_of(leaf), dtype_of(leaf))
     if leaf.__class__ is float:
         return 0.0
     if isinstance(leaf, np.ndarray):
@@ -50,6 +52,8 @@ def as_leaf_gradient(g, leaf):
                              f"an input of shape {shape_of(leaf)}")
     if isinstance(g, Tracer) or isinstance(leaf, Tracer):
         return g                                  # nested: the outer trace owns the types
+    if is_abstract(leaf) or is_abstract(g):
+        return ShapeDtype(shape_of(leaf), dtype_of(leaf))
     if leaf.__class__ is float:
         return float(g)
     if isinstance(leaf, np.ndarray):
@@ -60,6 +64,10 @@ def as_leaf_gradient(g, leaf):
 def check_real_leaf(value, path: str, what: str):
     """Refuse an output, tangent or cotangent leaf that is not a real number or array."""
     if isinstance(value, Tracer):
+        return value
+    if value.__class__ is ShapeDtype:
+        if value.dtype.kind not in "fiu":
+            raise OutputTypeError(f"costad: {what} {path} is an abstract {value.dtype} array")
         return value
     if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
         raise OutputTypeError(f"costad: {what} {path} is boolean; it has no derivative")
@@ -86,6 +94,8 @@ def tangent_leaves(v, in_tree: TreeDef, leaves: list, what: str = "the tangent v
     for t, leaf in zip(v_leaves, leaves):
         if isinstance(t, Tracer):
             out.append(t)
+        elif is_abstract(t) or is_abstract(leaf):
+            out.append(ShapeDtype(shape_of(leaf), dtype_of(leaf)))
         elif isinstance(leaf, np.ndarray) or isinstance(t, np.ndarray):
             out.append(np.asarray(t, dtype=dtype_of(leaf)))
         elif leaf.__class__ is float:

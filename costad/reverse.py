@@ -15,8 +15,9 @@ import threading
 
 import numpy as np
 
-from .adjoints import IndexAccumulator, accumulate, densify
-from .core import Trace, Tracer, apply, evaluate, new_level, shape_of
+from .adjoints import AbstractAccumulator, IndexAccumulator, accumulate, densify
+from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, new_level, primal_value,
+                   shape_of)
 from .errors import ShapeError
 from .primitives import IndexedCotangent, unbroadcast
 from .tree import TreeDef, tree_flatten
@@ -199,8 +200,8 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
         if prim is None:
             continue
         adjoints[i] = None
-        if ct.__class__ is IndexAccumulator:
-            ct = ct.buffer
+        if ct.__class__ is IndexAccumulator or ct.__class__ is AbstractAccumulator:
+            ct = densify(ct)
         vjp = prim.vjp
         if vjp.__class__ is not tuple:                      # a Joint rule
             needs = tuple(p >= 0 for p in parents)
@@ -248,18 +249,26 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
 def tape_storage(tape: list[Node]) -> tuple[int, int]:
     """Nodes on the tape and bytes of the distinct values it keeps alive.
 
-    Views (broadcasts, reshapes, slices) share their base's memory and are not counted again.
+    Views (broadcasts, reshapes, basic slices) share their base's memory and are not counted
+    again: a concrete array that has a base is a view; an abstract value is one when the
+    primitive that made it moves no bytes (`costad.core.no_traffic`, basic indexing).
     """
     seen: set[int] = set()
     nbytes = 0
-    for _, _, args, _, out in tape:
-        for value in (out,) + args:
+    for prim, params, args, _, out in tape:
+        # Values boxed for counting (or traced by an outer level) hold their data below.
+        out, args = primal_value(out), tuple(primal_value(a) for a in args)
+        for position, value in enumerate((out,) + args):
             key = id(value)
             if key in seen:
                 continue
             seen.add(key)
             if isinstance(value, np.ndarray):
                 if value.base is None:
+                    nbytes += value.nbytes
+            elif value.__class__ is ShapeDtype:
+                made_here = position == 0 and prim is not None
+                if not (made_here and prim.traffic(out, *args, **params) == 0):
                     nbytes += value.nbytes
             elif isinstance(value, np.generic):
                 nbytes += value.nbytes

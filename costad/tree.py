@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import Tracer, dtype_of, shape_of
+from .core import ShapeDtype, Tracer, dtype_of, shape_of
 from .errors import InputTypeError, ShapeError
 
 __all__ = ["TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "flatten_inputs",
@@ -193,10 +193,16 @@ def _paths(tree: TreeDef, path: str, out: list) -> None:
 
 
 def check_input_leaf(leaf, path: str):
-    """Accept a differentiable input: a real float scalar or a plain float ndarray."""
+    """Accept a differentiable input: a real float scalar, a plain float ndarray, or an
+    abstract float array (`ShapeDtype`)."""
     if isinstance(leaf, Tracer):
         return leaf                                     # nested differentiation
     cls = leaf.__class__
+    if cls is ShapeDtype:
+        if leaf.dtype.kind != "f":
+            raise InputTypeError(f"costad: input {path} is an abstract array of dtype "
+                                 f"{leaf.dtype}; derivatives need a float dtype")
+        return leaf
     if cls is float or isinstance(leaf, np.floating):
         return leaf
     if isinstance(leaf, (bool, np.bool_)):

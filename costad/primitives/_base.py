@@ -130,12 +130,13 @@ class IndexedCotangent:
     adds it into the adjoint in place (as HIPS autograd's sparse object does).
     """
 
-    __slots__ = ("shape", "index", "value")
+    __slots__ = ("shape", "index", "value", "abstract")
 
-    def __init__(self, shape: tuple, index, value):
+    def __init__(self, shape: tuple, index, value, abstract: bool = False):
         self.shape = shape
         self.index = index
         self.value = value
+        self.abstract = abstract          # x is abstract: never allocate an adjoint buffer
 
 
 # ------------------------------------------------------------------------- abstract rules

@@ -10,8 +10,8 @@ import numbers
 
 import numpy as np
 
-from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, nbytes_of, no_traffic,
-                    shape_of, size_of)
+from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, is_abstract,
+                    nbytes_of, no_traffic, shape_of, size_of)
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
                     result_dtype, view_abstract)
@@ -67,13 +67,17 @@ def _is_basic(index) -> bool:
 
 
 def _getitem_traffic(out, x, index):
-    """Basic indexing is a view (no bytes); advanced indexing copies: read and write out."""
-    return 0 if _is_basic(index) else 2 * nbytes_of(out)
+    """Basic indexing is a view (no bytes), except that reading one element makes a scalar;
+    advanced indexing copies. A copy reads and writes its result's bytes."""
+    if _is_basic(index) and shape_of(out) != ():
+        return 0
+    return 2 * nbytes_of(out)
 
 
 getitem = register(Primitive(
     "getitem", _getitem_impl, free,
-    vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct),), linear=True,
+    vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct, is_abstract(x)),),
+    linear=True,
     abstract=view_abstract(_getitem_impl), traffic=_getitem_traffic,
     doc="x[index]: basic and advanced indexing, slicing (free)"))
 
