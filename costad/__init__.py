@@ -23,6 +23,7 @@ from .errors import (AbstractValueError, CostadError, EscapedTracerError, InputT
 from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
+from .loops import checkpoint, scan
 from .pipelines import make_jvp, make_vjp
 from .primitives import PRIMITIVES, stop_gradient
 from .core import ShapeDtype
@@ -33,7 +34,8 @@ __version__ = "0.1.0"
 __all__ = [
     "trace", "count", "counted", "counting", "Cost", "Graph", "GraphNode",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "make_vjp", "make_jvp",
-    "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES",
+    "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES", "scan",
+    "checkpoint",
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "ShapeDtype",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
     "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "AbstractValueError",

@@ -25,9 +25,10 @@ import numpy as np
 from . import cost as _cost
 from .core import ShapeDtype, Tracer, unboxed
 from .errors import UnsupportedOperationError
-from .primitives import IndexedCotangent, add, scatter
+from .primitives import IndexedCotangent, TupleCotangent, add, scatter
 
-__all__ = ["IndexAccumulator", "AbstractAccumulator", "Coverage", "accumulate", "densify"]
+__all__ = ["IndexAccumulator", "AbstractAccumulator", "Coverage", "TupleAdjoint", "accumulate",
+           "densify"]
 
 
 def _float_dtype(value) -> np.dtype:
@@ -267,15 +268,27 @@ def _abstract_dtype(value) -> np.dtype:
     return _float_dtype(value)
 
 
+class TupleAdjoint:
+    """The adjoint of a primitive with several outputs: one adjoint per component (None
+    where none arrived), each accumulated by the same rules."""
+
+    __slots__ = ("components",)
+
+    def __init__(self, size: int):
+        self.components: list = [None] * size
+
+
 # ------------------------------------------------------------------------- accumulation
 
 def densify(adjoint):
-    """The adjoint as a plain value (the buffer of an accumulator)."""
+    """The adjoint as a plain value (the buffer of an accumulator; a tuple of components)."""
     cls = adjoint.__class__
     if cls is IndexAccumulator:
         return adjoint.buffer
     if cls is AbstractAccumulator:
         return adjoint.value
+    if cls is TupleAdjoint:
+        return tuple(None if c is None else densify(c) for c in adjoint.components)
     return adjoint
 
 
@@ -285,6 +298,12 @@ def _is_abstract(value) -> bool:
 
 def accumulate(current, contribution):
     """Add a contribution to an adjoint (None: no contribution yet); return the new adjoint."""
+    if contribution.__class__ is TupleCotangent:
+        if current is None:
+            current = TupleAdjoint(contribution.size)
+        k = contribution.index
+        current.components[k] = accumulate(current.components[k], contribution.value)
+        return current
     if contribution.__class__ is IndexedCotangent:
         value = unboxed(contribution.value)
         if value is not contribution.value:

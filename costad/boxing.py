@@ -9,7 +9,7 @@ is what timings of finite differences and of the plain function measure.
 from __future__ import annotations
 
 from . import cost as _cost
-from .core import ShapeDtype, Trace, Tracer, bind, new_level
+from .core import ShapeDtype, Trace, Tracer, apply, new_level
 from .tree import TreeDef, tree_flatten
 
 __all__ = ["BoxTrace", "BoxTracer", "call"]
@@ -35,7 +35,7 @@ class BoxTrace(Trace):
 
     def process(self, prim, args, params):
         values = [a.value if isinstance(a, BoxTracer) and a._trace is self else a for a in args]
-        out = bind(prim, *values, **params)
+        out = apply(prim, tuple(values), params, self.level)
         return BoxTracer(self, out) if prim.differentiable else out
 
 

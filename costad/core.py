@@ -25,7 +25,7 @@ from .errors import (AbstractValueError, EscapedTracerError, ShapeError,
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
            "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value",
            "nbytes_of", "operand_traffic", "no_traffic", "is_abstract", "unboxed",
-           "is_differentiated"]
+           "is_differentiated", "capturing", "handler"]
 
 
 class ShapeDtype:
@@ -142,16 +142,21 @@ class Primitive:
            what evaluation on abstract inputs uses instead of ``impl``.
     differentiable: False for primitives with a piecewise-constant output (comparisons,
            sign): their results are never traced.
+    fwd:   for the loop primitives only (`costad.loops`): ``fwd(args, params, needs) ->
+           (out, residuals)``, what reverse mode runs instead of ``impl`` when it records
+           the primitive (``needs[i]``: argument i is traced); ``residuals`` reach the VJP
+           rule as the keyword ``residuals``.
     """
 
     __slots__ = ("name", "impl", "cost", "jvp", "vjp", "abstract", "traffic", "linear",
-                 "differentiable", "doc")
+                 "differentiable", "fwd", "doc")
 
     def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None = None,
                  vjp: tuple | Joint | None = None, *, abstract: Callable | None = None,
                  traffic: Callable | None = None, linear: bool = False,
-                 differentiable: bool = True, doc: str = ""):
+                 differentiable: bool = True, fwd: Callable | None = None, doc: str = ""):
         self.name = name
+        self.fwd = fwd
         self.impl = impl
         self.cost = cost
         self.abstract = abstract
@@ -293,6 +298,7 @@ class _Interpreters(threading.local):
 
     def __init__(self):
         self.stack: list[Trace] = []
+        self.captures: list[Trace] = []
         self.refused_conversion = False
 
 
@@ -409,8 +415,15 @@ def bind(prim: Primitive, *args, **params):
     return apply(prim, args, params)
 
 
-def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
-    """`bind` with the arguments packed in a tuple (traces use it to go one level down)."""
+def apply(prim: Primitive, args: tuple, params: Mapping[str, Any], below: int | None = None):
+    """`bind` with the arguments packed in a tuple. A trace going one level down passes its
+    own level as ``below``: only traces below it may then handle the application.
+
+    The innermost interpretation among the arguments handles it, except that an open
+    capturing trace (`capturing`) below ``below`` handles every application whose traced
+    arguments all sit below it: that is how a loop's body, run again during a backward
+    sweep, sees the values its closure refers to replaced (`costad.closure`).
+    """
     top = None
     for a in args:
         if isinstance(a, Tracer):
@@ -419,9 +432,58 @@ def apply(prim: Primitive, args: tuple, params: Mapping[str, Any]):
                 top = trace
     if top is None:
         return evaluate(prim, args, params)
+    if _open_captures:
+        capture = _capture_below(below)
+        if capture is not None and top.level < capture.level:
+            top = capture
     if top.level == ENDED:
         raise EscapedTracerError()
     return top.process(prim, args, params)
+
+
+def handler(args) -> Trace | None:
+    """The interpretation `apply` would hand ``args`` to (None: plain evaluation)."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    if top is not None and _open_captures:
+        capture = _capture_below(None)
+        if capture is not None and top.level < capture.level:
+            top = capture
+    return top
+
+
+# Capturing traces open in any thread; while zero, `apply` never looks for one.
+_open_captures = 0
+
+
+def _capture_below(below: int | None):
+    for capture in reversed(_interpreters.captures):
+        if below is None or capture.level < below:
+            return capture
+    return None
+
+
+class capturing(new_level):
+    """Push a capturing trace: besides its own values, it handles every primitive applied
+    in its extent whose traced arguments all belong to lower (or ended) interpretations."""
+
+    def __enter__(self) -> Trace:
+        global _open_captures
+        trace = super().__enter__()
+        _interpreters.captures.append(trace)
+        with _levels_lock:
+            _open_captures += 1
+        return trace
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        global _open_captures
+        popped = _interpreters.captures.pop()
+        assert popped is self.trace, "capture stack out of order"
+        with _levels_lock:
+            _open_captures -= 1
+        super().__exit__(exc_type, exc, tb)
 
 
 # Set once a ShapeDtype exists in the process: until then `evaluate` never looks for one,

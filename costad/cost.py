@@ -16,8 +16,8 @@ import contextlib
 import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "charge_storage", "charge_peak", "is_counting",
-           "repeated"]
+__all__ = ["Cost", "counting", "charge", "charge_call", "charge_storage", "charge_peak",
+           "is_counting", "repeated", "uncounted"]
 
 
 class Cost:
@@ -160,6 +160,14 @@ def charge(counts: Mapping[str, int]) -> None:
         stack[-1]._add_counts(counts)
 
 
+def charge_call(name: str, times: int = 1) -> None:
+    """Count ``times`` applications named ``name`` in ``calls`` (a loop's step evaluations)."""
+    stack = _counters.stack
+    if stack:
+        calls = stack[-1].calls
+        calls[name] = calls.get(name, 0) + times
+
+
 def charge_storage(nodes: int, nbytes: int) -> None:
     """Record what a reverse-mode tape stored (no-op when not counting)."""
     stack = _counters.stack
@@ -211,3 +219,15 @@ def repeated(times: int) -> Iterator[None]:
     stack = _counters.stack
     if stack and times != 1:
         stack[-1]._absorb(once * (times - 1))
+
+
+@contextlib.contextmanager
+def uncounted() -> Iterator[None]:
+    """Run the block without charging any enclosing counter (a loop body run once only to
+    find the values its closure refers to)."""
+    stack = _counters.stack
+    stack.append(Cost())
+    try:
+        yield
+    finally:
+        stack.pop()

@@ -6,7 +6,7 @@ lists of leaves; `costad.pipelines` handles their structure.
 """
 from __future__ import annotations
 
-from .core import Trace, Tracer, bind, new_level, shape_of
+from .core import Trace, Tracer, apply, new_level, shape_of
 from .primitives import broadcast_to
 from .tree import TreeDef, tree_flatten
 
@@ -45,7 +45,7 @@ class JVPTrace(Trace):
             else:                              # a constant, or a value of an outer trace
                 values.append(a)
                 tangents.append(None)
-        out = bind(prim, *values, **params)
+        out = apply(prim, tuple(values), params, self.level)
         if not prim.differentiable:
             return out
         if all(t is None for t in tangents):

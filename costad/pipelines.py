@@ -20,7 +20,7 @@ from . import cost as _cost
 from .core import ShapeDtype, Tracer, dtype_of, is_abstract, shape_of
 from .errors import OutputTypeError
 from .forward import jvp_call
-from .reverse import backward, record, tape_storage
+from .reverse import adjoint_peak, backward, record, tape_storage
 from .tree import TreeDef, flatten_inputs, tree_flatten
 
 __all__ = ["make_vjp", "make_jvp", "as_leaf_gradient", "zeros_like_leaf", "check_real_leaf",
@@ -110,12 +110,16 @@ def make_vjp(f: Callable, x: Any):
 
     ``pullback(ct)`` takes a cotangent with the structure of the value and returns
     ``ct^T J`` with the structure of ``x``; each call is one backward sweep. Inside a
-    `counting()` block the tape's storage is recorded once, here.
+    `counting()` block the tape's storage, and the peak bytes of tape and adjoints during a
+    sweep, are recorded once, here.
     """
     leaves, in_tree = flatten_inputs(x)
     tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree)
     if _cost.is_counting():
-        _cost.charge_storage(*tape_storage(tape))
+        stored_nodes, stored_bytes = tape_storage(tape)
+        _cost.charge_storage(stored_nodes, stored_bytes)
+        outputs = [node for node in nodes if node is not None]
+        _cost.charge_peak(stored_bytes + adjoint_peak(tape, outputs, inputs))
     value = out_tree.unflatten(values)
 
     def pullback(ct):

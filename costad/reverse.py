@@ -15,14 +15,16 @@ import threading
 
 import numpy as np
 
-from .adjoints import AbstractAccumulator, IndexAccumulator, accumulate, densify
-from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, new_level, primal_value,
-                   shape_of)
+from .adjoints import (AbstractAccumulator, IndexAccumulator, TupleAdjoint, accumulate,
+                       densify)
+from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, nbytes_of, new_level,
+                   primal_value, shape_of)
 from .errors import ShapeError
-from .primitives import IndexedCotangent, unbroadcast
+from .primitives import IndexedCotangent, TupleCotangent, unbroadcast
 from .tree import TreeDef, tree_flatten
 
-__all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"]
+__all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage",
+           "adjoint_peak"]
 
 
 # A tape node is a plain tuple (prim, params, args, parents, out): creating a tuple is several
@@ -91,8 +93,13 @@ class ReverseTrace(Trace):
                            for a in args)
             parents = tuple(a.node if a.__class__ is ReverseTracer and a._trace is self else -1
                             for a in args)
-        # At the bottom of the interpreter stack no value can be traced: evaluate directly.
-        out = evaluate(prim, values, params) if self.level == 0 else apply(prim, values, params)
+        if prim.fwd is None:
+            # At the bottom of the interpreter stack no value can be traced: evaluate directly.
+            out = (evaluate(prim, values, params) if self.level == 0
+                   else apply(prim, values, params, self.level))
+        else:                                     # a loop primitive keeps residuals
+            out, residuals = prim.fwd(values, params, tuple(p >= 0 for p in parents))
+            params = dict(params, residuals=residuals)
         if not prim.differentiable:
             return out
         tape = self.tape
@@ -175,10 +182,13 @@ def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> 
     return [densify(adjoints[i]) for i in inputs]
 
 
+_ACCUMULATORS = (IndexAccumulator, AbstractAccumulator, TupleAdjoint)
+
+
 def _hand(adjoints: list, parent: int, c, arg) -> None:
     """Give the contribution ``c`` to argument ``arg`` (tape node ``parent``): summed back
     over the axes ``arg`` was broadcast along, then accumulated."""
-    if c.__class__ is IndexedCotangent:
+    if c.__class__ is IndexedCotangent or c.__class__ is TupleCotangent:
         adjoints[parent] = accumulate(adjoints[parent], c)
         return
     shape = shape_of(arg)
@@ -200,7 +210,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
         if prim is None:
             continue
         adjoints[i] = None
-        if ct.__class__ is IndexAccumulator or ct.__class__ is AbstractAccumulator:
+        if ct.__class__ in _ACCUMULATORS:
             ct = densify(ct)
         vjp = prim.vjp
         if vjp.__class__ is not tuple:                      # a Joint rule
@@ -258,7 +268,11 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
     for prim, params, args, _, out in tape:
         # Values boxed for counting (or traced by an outer level) hold their data below.
         out, args = primal_value(out), tuple(primal_value(a) for a in args)
-        for position, value in enumerate((out,) + args):
+        # A loop primitive's several outputs are stored once, here (its projections share them).
+        outs = tuple(primal_value(o) for o in out) if isinstance(out, tuple) else (out,)
+        view = (prim is not None and not isinstance(out, tuple)
+                and prim.traffic(out, *args, **params) == 0)
+        for position, value in enumerate(outs + args):
             key = id(value)
             if key in seen:
                 continue
@@ -267,11 +281,57 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
                 if value.base is None:
                     nbytes += value.nbytes
             elif value.__class__ is ShapeDtype:
-                made_here = position == 0 and prim is not None
-                if not (made_here and prim.traffic(out, *args, **params) == 0):
+                if not (position < len(outs) and view):
                     nbytes += value.nbytes
             elif isinstance(value, np.generic):
                 nbytes += value.nbytes
             elif isinstance(value, (float, int)):
                 nbytes += 8
     return len(tape), nbytes
+
+
+def _value_bytes(value) -> int:
+    value = primal_value(value)
+    if isinstance(value, tuple):
+        return sum(_value_bytes(v) for v in value)
+    return nbytes_of(value)
+
+
+def adjoint_peak(tape: list[Node], outputs: list[int], inputs: list[int]) -> int:
+    """The most bytes of adjoints alive at once during a backward sweep from ``outputs``.
+
+    Computed from the tape's structure, the sweep's own bookkeeping: node i's adjoint
+    appears with the first contribution to it (from its last consumer, or the seed) and is
+    released once node i is processed; the inputs' adjoints are kept (they are the result).
+    Every recorded dependency is assumed to carry a contribution; an adjoint has the size of
+    its node's value (an indexed read's adjoint is a buffer of the whole array).
+    """
+    if not outputs:
+        return 0
+    start = max(outputs)
+    birth = [-1] * len(tape)
+    for node in outputs:
+        birth[node] = start
+    for i in range(start, -1, -1):
+        prim, _, _, parents, _ = tape[i]
+        if birth[i] < 0 or prim is None:
+            continue
+        vjp = prim.vjp
+        for k, parent in enumerate(parents):
+            if parent >= 0 and birth[parent] < 0 and (vjp.__class__ is not tuple
+                                                      or vjp[k] is not None):
+                birth[parent] = i
+    change = [0] * (start + 1)
+    kept = set(inputs)
+    for i, t in enumerate(birth):
+        if t < 0:
+            continue
+        size = _value_bytes(tape[i][4])
+        change[t] += size
+        if i not in kept and i >= 1:
+            change[i - 1] -= size                 # released once node i is processed
+    live = peak = 0
+    for t in range(start, -1, -1):
+        live += change[t]
+        peak = max(peak, live)
+    return peak

@@ -14,7 +14,7 @@ registers the NumPy functions, methods and operators it implements:
 Adding a primitive means one record in one family file, plus its entry in the sample table
 of ``tests/test_primitives.py``.
 """
-from ._base import PRIMITIVES, IndexedCotangent
+from ._base import PRIMITIVES, IndexedCotangent, TupleCotangent
 from .elementwise import (abs_, add, clip, cos, div, equal, exp, greater, greater_equal, less,
                           less_equal, log, maximum, minimum, mul, neg, not_equal, pow, power,
                           sign, sin, sqrt, sub, tanh, where)
@@ -24,7 +24,7 @@ from .reductions import max_, mean, min_, sum_, unbroadcast
 from .contractions import dot, matmul, outer
 
 __all__ = [
-    "PRIMITIVES", "IndexedCotangent",
+    "PRIMITIVES", "IndexedCotangent", "TupleCotangent",
     "add", "sub", "mul", "div", "neg", "pow", "power", "exp", "log", "sqrt", "tanh", "sin",
     "cos", "abs_", "maximum", "minimum", "sign", "greater", "greater_equal", "less",
     "less_equal", "equal", "not_equal", "where", "clip",

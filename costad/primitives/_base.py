@@ -14,7 +14,7 @@ from ..errors import ShapeError
 
 __all__ = ["PRIMITIVES", "register", "per_output_element", "free", "reduction_cost",
            "tangent_sum", "normalize_axis", "normalize_axes", "scalar_fast", "shape_after_reduction",
-           "FLOATS", "IndexedCotangent", "result_dtype", "elementwise_abstract",
+           "FLOATS", "IndexedCotangent", "TupleCotangent", "result_dtype", "elementwise_abstract",
            "comparison_abstract", "like_argument", "view_abstract", "reduction_abstract"]
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -191,3 +191,15 @@ def reduction_abstract(x, axis=None, keepdims=False, **params) -> ShapeDtype:
     shape = tuple(shape_of(x))
     return ShapeDtype(shape_after_reduction(shape, normalize_axis(axis, len(shape)),
                                             keepdims), result_dtype(x))
+
+
+class TupleCotangent:
+    """The cotangent of component ``index`` of a primitive with several outputs (a loop's
+    final carry and outputs), ``size`` components in all; `costad.adjoints` gathers them."""
+
+    __slots__ = ("index", "value", "size")
+
+    def __init__(self, index: int, value, size: int):
+        self.index = index
+        self.value = value
+        self.size = size
