@@ -20,6 +20,7 @@ import operator as _op
 import numpy as np
 
 from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, shape_of
+from ..errors import UnsupportedOperationError
 from ..numpy_dispatch import implements, method, operator, ufunc, unsupported
 from ._base import (FLOATS, comparison_abstract, elementwise_abstract, free, like_argument,
                     per_output_element, register, result_dtype, scalar_fast, tangent_sum)
@@ -425,8 +426,14 @@ def _np_round(a, decimals=0):
 
 
 def _dunder_round(self, ndigits=None):
-    # round(x) and round(x, n) on a traced value give np.round's value (a float of x's
-    # dtype and shape; Python's int for round(scalar) would drop the array case).
+    # round(x) and round(x, n) of a traced scalar give np.round's value, a float of x's
+    # dtype (where Python gives an int for round(x)): equal in value, zero derivative.
+    # NumPy arrays refuse round(), so traced arrays do too: every mode runs the same code.
+    shape = shape_of(self)
+    if shape != ():
+        raise UnsupportedOperationError(
+            f"costad: round() of a traced array of shape {shape}: NumPy arrays do not "
+            "support round() either; use np.round(x, decimals) or x.round(decimals)")
     return round_(self, decimals=0 if ndigits is None else _integer_decimals(ndigits))
 
 
