@@ -252,11 +252,11 @@ _SINC_C3 = math.pi ** 4 / 30.0
 def _sinc_series_radius(x) -> float:
     """Below this |x|, sinc' is taken from its Taylor series: the radius where the series'
     truncation error, (pi x)^4 / 280 relative, meets the formula's rounding error, about
-    3 eps / (pi x)^2 relative: (0.87 eps)^(1/6), eps of x's dtype (float16 rounds in float32)."""
+    3 eps / (pi x)^2 relative: (0.87 eps)^(1/6), eps that of x's dtype (the rule computes
+    in it)."""
     dtype = dtype_of(x)
-    if dtype not in (np.float32, np.float16):
-        dtype = np.float64
-    return (0.87 * float(np.finfo(np.float32 if dtype == np.float16 else dtype).eps)) ** (1 / 6)
+    eps = float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
+    return (0.87 * eps) ** (1 / 6)
 
 
 def _sinc_scale(t, out, x):
