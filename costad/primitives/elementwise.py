@@ -345,8 +345,8 @@ mod = register(Primitive(
     (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(mul(ct, floor_divide(a, b)))),
     abstract=elementwise_abstract,
     doc="a % b (numpy.remainder, the sign of b); partials 1 in a and -floor_divide(a, b) "
-        "in b (1 floor_divide, 1 mul, 1 neg per element); at a jump (a a multiple of b) "
-        "the partials of the side the value takes: 1 in a, -a/b in b"))
+        "in b (1 floor_divide, 1 mul, 1 neg per element); where a is a multiple of b "
+        "(a jump) the partials of the side the value takes: 1 in a, -a/b in b"))
 
 
 def _fmod_quotient(out, a, b):
