@@ -6,7 +6,10 @@ are written with the primitives of this table, never with raw NumPy arithmetic, 
 of differentiating is counted by the same counter as the function. Each family file also
 registers the NumPy functions, methods and operators it implements:
 
-- `elementwise`: arithmetic, elementary functions, comparisons, selection;
+- `elementwise`: arithmetic, exp, log, sqrt, tanh, sin, cos, comparisons, selection,
+  fmax and fmin, rounding and remainders, nan_to_num;
+- `transcendental`: the other elementary functions (tan, arcsin, sinh, log1p, expm1,
+  logaddexp, hypot, sinc, cbrt, ...), and the angle conversions;
 - `reductions`: sum, max, min over axes, and mean;
 - `contractions`: matmul and what is written with it (dot, outer);
 - `structural`: reshape, transpose, broadcasting, indexing, joining (all free).
@@ -15,9 +18,14 @@ Adding a primitive means one record in one family file, plus its entry in the sa
 of ``tests/test_primitives.py``.
 """
 from ._base import PRIMITIVES, IndexedCotangent, TupleCotangent
-from .elementwise import (abs_, add, clip, cos, div, equal, exp, greater, greater_equal, less,
-                          less_equal, log, maximum, minimum, mul, neg, not_equal, pow, power,
-                          sign, sin, sqrt, sub, tanh, where)
+from .elementwise import (abs_, add, ceil, clip, cos, div, equal, exp, floor, floor_divide,
+                          fmax, fmin, fmod, greater, greater_equal, isfinite, isinf, isnan,
+                          less, less_equal, log, maximum, minimum, mod, mul, nan_to_num, neg,
+                          not_equal, pow, power, rint, round_, sign, sin, sqrt, sub, tanh,
+                          trunc, where)
+from .transcendental import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt,
+                             cosh, deg2rad, exp2, expm1, hypot, log1p, log2, log10, logaddexp,
+                             logaddexp2, rad2deg, sinc, sinh, tan)
 from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, setitem, stack,
                          stop_gradient, transpose)
 from .reductions import max_, mean, min_, sum_, unbroadcast
@@ -28,6 +36,11 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "power", "exp", "log", "sqrt", "tanh", "sin",
     "cos", "abs_", "maximum", "minimum", "sign", "greater", "greater_equal", "less",
     "less_equal", "equal", "not_equal", "where", "clip",
+    "fmax", "fmin", "floor", "ceil", "trunc", "rint", "round_", "floor_divide", "isfinite",
+    "isnan", "isinf", "mod", "fmod", "nan_to_num",
+    "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh",
+    "arctanh", "log1p", "expm1", "log2", "log10", "exp2", "logaddexp", "logaddexp2", "hypot",
+    "sinc", "cbrt", "deg2rad", "rad2deg",
     "sum_", "max_", "min_", "mean", "unbroadcast", "matmul", "dot", "outer",
     "reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem", "concatenate",
     "stack", "stop_gradient",

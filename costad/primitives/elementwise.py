@@ -1,7 +1,12 @@
-"""Elementwise primitives: arithmetic, elementary functions, comparisons and selection.
+"""Elementwise primitives: arithmetic, elementary functions, comparisons and selection,
+NaN-ignoring extrema, rounding and remainders (the other elementary functions are in
+`costad.primitives.transcendental`).
 
 Cost: one operation of the primitive's kind per output element (broadcasting included);
-``where`` selects and costs nothing. Rules are economical: exp, sqrt and tanh reuse their
+``where`` selects and costs nothing. Rounding (floor, ceil, trunc, rint, round), floor
+division and the tests isfinite, isnan, isinf are piecewise constant: never traced, so
+their derivative is zero in every mode. real, conj and imag of a traced (always real) value
+are free: the value itself, or constant zeros. Rules are economical: exp, sqrt and tanh reuse their
 output, a division shares the factor ct / b between its two cotangents (so that f and its
 gradient take at most 3x the multiplications and divisions of f, as Baur and Strassen
 prove for rational f). Cotangents are summed back over broadcast axes by the reverse sweep.
@@ -14,14 +19,17 @@ import operator as _op
 
 import numpy as np
 
-from ..core import Joint, Primitive, ShapeDtype, Tracer, shape_of
-from ..numpy_dispatch import implements, operator, ufunc
+from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, shape_of
+from ..errors import UnsupportedOperationError
+from ..numpy_dispatch import implements, method, operator, ufunc, unsupported
 from ._base import (FLOATS, comparison_abstract, elementwise_abstract, free, like_argument,
                     per_output_element, register, result_dtype, scalar_fast, tangent_sum)
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sin",
            "cos", "abs_", "sign", "maximum", "minimum", "where", "greater", "greater_equal",
-           "less", "less_equal", "equal", "not_equal", "power", "clip"]
+           "less", "less_equal", "equal", "not_equal", "power", "clip", "fmax", "fmin",
+           "floor", "ceil", "trunc", "rint", "round_", "floor_divide", "isfinite", "isnan",
+           "isinf", "mod", "fmod", "nan_to_num"]
 
 
 # ------------------------------------------------------------------------------ arithmetic
@@ -269,6 +277,119 @@ maximum = _extremum("maximum", np.maximum, greater_equal)
 minimum = _extremum("minimum", np.minimum, less_equal)
 
 
+def _nan_ignoring_extremum(name: str, np_func) -> Primitive:
+    """fmax / fmin: as maximum / minimum, but a NaN loses to a number. The derivative
+    follows the argument the output equals (a on ties; b when a is NaN; b's when both are
+    NaN, where the value is NaN anyway): one equal per element serves both cotangents."""
+    def jvp(tangents, out, a, b):
+        ta, tb = tangents
+        return where(equal(out, a), 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
+    def vjp(ct, out, a, b, needs):
+        take_a = equal(out, a)
+        return (where(take_a, ct, 0.0) if needs[0] else None,
+                where(take_a, 0.0, ct) if needs[1] else None)
+
+    return register(Primitive(
+        name, np_func, per_output_element(name), jvp, Joint(vjp), abstract=elementwise_abstract,
+        doc=f"elementwise {name} with broadcasting, NaN ignored as NumPy does; the "
+            "derivative follows the argument selected (the first on ties): 1 equal per element"))
+
+
+fmax = _nan_ignoring_extremum("fmax", np.fmax)
+fmin = _nan_ignoring_extremum("fmin", np.fmin)
+
+
+# --------------------------------------------- rounding and remainders (piecewise functions)
+
+def _piecewise_constant(name: str, impl, abstract, doc: str) -> Primitive:
+    """A step function: its derivative is zero wherever it has one, so its output is never
+    traced and every mode gives a zero derivative through it (one operation per element)."""
+    return register(Primitive(name, impl, per_output_element(name), differentiable=False,
+                              abstract=abstract, doc=doc + "; piecewise constant, so never "
+                              "traced (zero derivative in every mode)"))
+
+
+def _round_impl(x, decimals=0):
+    return np.round(x, decimals)
+
+
+floor = _piecewise_constant("floor", np.floor, like_argument, "floor(x)")
+ceil = _piecewise_constant("ceil", np.ceil, like_argument, "ceil(x)")
+trunc = _piecewise_constant("trunc", np.trunc, like_argument, "x rounded toward 0")
+rint = _piecewise_constant("rint", np.rint, elementwise_abstract,
+                           "x rounded to the nearest integer, halves to even")
+round_ = _piecewise_constant("round", _round_impl, like_argument,
+                             "np.round(x, decimals): halves to even, at decimals digits "
+                             "(one round per element whatever decimals)")
+floor_divide = _piecewise_constant("floor_divide", np.floor_divide, elementwise_abstract,
+                                   "a // b, NumPy's floor division (the companion of mod)")
+isfinite = _piecewise_constant("isfinite", np.isfinite, comparison_abstract,
+                               "True where x is neither NaN nor infinite")
+isnan = _piecewise_constant("isnan", np.isnan, comparison_abstract, "True where x is NaN")
+isinf = _piecewise_constant("isinf", np.isinf, comparison_abstract,
+                            "True where x is +inf or -inf")
+
+
+def _mod_jvp(tangents, out, a, b):
+    # mod(a, b) = a - floor_divide(a, b) * b, with floor_divide locally constant.
+    ta, tb = tangents
+    if tb is None:
+        return ta
+    scaled = mul(tb, floor_divide(a, b))
+    return neg(scaled) if ta is None else sub(ta, scaled)
+
+
+mod = register(Primitive(
+    "mod", np.remainder, per_output_element("mod"), _mod_jvp,
+    (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(mul(ct, floor_divide(a, b)))),
+    abstract=elementwise_abstract,
+    doc="a % b (numpy.remainder, the sign of b); partials 1 in a and -floor_divide(a, b) "
+        "in b (1 floor_divide, 1 mul, 1 neg per element); where a is a multiple of b "
+        "(a jump) the partials of the side the value takes: 1 in a, -a/b in b"))
+
+
+def _fmod_quotient(out, a, b):
+    """The integer n with fmod(a, b) = a - n b, as rint((a - out) / b): consistent with
+    the output even where a / b rounds across an integer (trunc(a / b) is not)."""
+    return rint(div(sub(a, out), b))
+
+
+def _fmod_jvp(tangents, out, a, b):
+    ta, tb = tangents
+    if tb is None:
+        return ta
+    scaled = mul(tb, _fmod_quotient(out, a, b))
+    return neg(scaled) if ta is None else sub(ta, scaled)
+
+
+fmod = register(Primitive(
+    "fmod", np.fmod, per_output_element("fmod"), _fmod_jvp,
+    (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(mul(ct, _fmod_quotient(out, a, b)))),
+    abstract=elementwise_abstract,
+    doc="C's fmod(a, b) (the sign of a); partials 1 in a and -n in b, n = rint((a - out) "
+        "/ b) the truncated quotient (sub, div, rint, mul, neg per element); at a jump the "
+        "partials of the side the value takes: 1 in a, -a/b in b"))
+
+
+def _nan_to_num_impl(x, nan=0.0, posinf=None, neginf=None):
+    return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _keep_finite(t, x):
+    return where(isfinite(x), t, 0.0)
+
+
+nan_to_num = register(Primitive(
+    "nan_to_num", _nan_to_num_impl, per_output_element("nan_to_num"),
+    lambda tangents, out, x, **params: _keep_finite(tangents[0], x),
+    (lambda ct, out, x, **params: _keep_finite(ct, x),),
+    abstract=like_argument,
+    doc="NaN and +-inf replaced by constants (nan, posinf, neginf; NumPy's defaults); "
+        "derivative 1 where x is finite, 0 where a value was replaced (1 isfinite per "
+        "element)"))
+
+
 # ------------------------------------------------------------------- NumPy entry points
 
 @implements(np.clip, methods=("clip",))
@@ -284,13 +405,83 @@ def clip(x, a_min=None, a_max=None):
 @implements(np.where)
 def _np_where(cond, a=None, b=None):
     if a is None or b is None:
-        from ..numpy_dispatch import unsupported
         raise unsupported("numpy.where(cond) with one argument (it returns indices)")
     if isinstance(cond, Tracer):
         from .structural import stop_gradient
         cond = stop_gradient(cond)
     return where(cond, a, b)
 
+
+def _integer_decimals(decimals) -> int:
+    if (isinstance(decimals, (bool, np.bool_)) or not isinstance(decimals, numbers.Integral)):
+        raise unsupported(f"numpy.round with decimals={decimals!r} (decimals must be a "
+                          "constant integer)")
+    return int(decimals)
+
+
+@implements(np.round, np.around, methods=("round",))
+def _np_round(a, decimals=0):
+    """np.round(a, decimals), np.around, a.round(decimals): zero derivative."""
+    return round_(a, decimals=_integer_decimals(decimals))
+
+
+def _dunder_round(self, ndigits=None):
+    # round(x) and round(x, n) of a traced scalar give np.round's value, a float of x's
+    # dtype (where Python gives an int for round(x)): equal in value, zero derivative.
+    # NumPy arrays refuse round(), so traced arrays do too: every mode runs the same code.
+    shape = shape_of(self)
+    if shape != ():
+        raise UnsupportedOperationError(
+            f"costad: round() of a traced array of shape {shape}: NumPy arrays do not "
+            "support round() either; use np.round(x, decimals) or x.round(decimals)")
+    return round_(self, decimals=0 if ndigits is None else _integer_decimals(ndigits))
+
+
+def _divmod(a, b):
+    """divmod(a, b) = (a // b, a % b): one floor_divide and one mod per element."""
+    return floor_divide(a, b), mod(a, b)
+
+
+def _replacement(value, name: str):
+    if value is None:
+        return None
+    if (isinstance(value, (bool, np.bool_, Tracer)) or not isinstance(value, numbers.Real)):
+        raise unsupported(f"numpy.nan_to_num with {name}={value!r} (a constant real number "
+                          "is required)")
+    return float(value)
+
+
+@implements(np.nan_to_num)
+def _np_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    if not copy:
+        raise unsupported("numpy.nan_to_num with copy=False (it would write into a traced "
+                          "value)")
+    return nan_to_num(x, nan=_replacement(nan, "nan"), posinf=_replacement(posinf, "posinf"),
+                      neginf=_replacement(neginf, "neginf"))
+
+
+def _real(x):
+    """The real part of a traced value: itself (traced values are real; complex ones are
+    refused where they appear). Free."""
+    return x
+
+
+def _imag(x):
+    """The imaginary part of a traced (real) value: constant zeros of its shape and dtype,
+    read-only as NumPy's (a zero-stride view: no memory proportional to the data). Free."""
+    shape, dtype = shape_of(x), dtype_of(x)
+    if shape == ():
+        return dtype.type(0)
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+implements(np.real)(_real)
+implements(np.imag)(_imag)
+method("real", property(_real))
+method("imag", property(_imag))
+method("conj", _real)
+method("conjugate", _real)
+method("__round__", _dunder_round)
 
 for _ufunc, _fn in [
         (np.add, add), (np.subtract, sub), (np.multiply, mul), (np.divide, div),
@@ -300,7 +491,11 @@ for _ufunc, _fn in [
         (np.maximum, maximum), (np.minimum, minimum),
         (np.square, lambda x: mul(x, x)), (np.reciprocal, lambda x: div(1.0, x)),
         (np.greater, greater), (np.greater_equal, greater_equal), (np.less, less),
-        (np.less_equal, less_equal), (np.equal, equal), (np.not_equal, not_equal)]:
+        (np.less_equal, less_equal), (np.equal, equal), (np.not_equal, not_equal),
+        (np.fmax, fmax), (np.fmin, fmin), (np.floor, floor), (np.ceil, ceil),
+        (np.trunc, trunc), (np.rint, rint), (np.floor_divide, floor_divide),
+        (np.remainder, mod), (np.fmod, fmod), (np.divmod, _divmod), (np.isfinite, isfinite),
+        (np.isnan, isnan), (np.isinf, isinf), (np.conjugate, _real)]:      # np.mod, np.conj
     ufunc(_ufunc, _fn)
 
 for _name, _prim, _reflected in [
@@ -310,5 +505,8 @@ for _name, _prim, _reflected in [
         ("__ge__", greater_equal, None), ("__eq__", equal, None), ("__ne__", not_equal, None),
         ("__neg__", neg, None), ("__abs__", abs_, None)]:
     operator(_name, _prim, _reflected)
+operator("__mod__", mod, "__rmod__")
+operator("__floordiv__", floor_divide, "__rfloordiv__")
+operator("__divmod__", _divmod, "__rdivmod__")
 operator("__pow__", power, "__rpow__")
 operator("__pos__", lambda x: x)

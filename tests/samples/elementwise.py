@@ -22,4 +22,10 @@ SAMPLES = {
     "maximum": ([any_(5), any_(5)], {}),
     "minimum": ([any_(5), any_(1)], {}),
     "where": ([Const(_COND), any_(4), any_(4)], {}),
+    "fmax": ([any_(5), any_(5)], {}),
+    "fmin": ([any_(2, 5), any_(5)], {}),
+    "mod": ([3.0 * any_(5), pos(5)], {}),
+    "fmod": ([3.0 * any_(2, 3), -pos(3)], {}),
+    "nan_to_num": ([np.array([1.5, np.nan, -0.3, np.inf, -np.inf])],
+                   {"nan": 1.0, "posinf": 7.0, "neginf": None}),
 }
