@@ -455,7 +455,9 @@ def test_einsum_path_on_traced_operands_is_numpys_answer():
 @pytest.mark.parametrize("f,shapes,error,word", [
     (lambda v: np.einsum("ij,jk->ik", *v), [(2, 3), (4, 2)], costad.ShapeError, "einsum"),
     (lambda v: np.einsum("ij,jk->ik", v[0]), [(2, 3)], costad.ShapeError, "operands"),
-    (lambda v: np.einsum("ijk", v[0]), [(2, 3)], costad.ShapeError, "indices"),
+    (lambda v: np.einsum("ijk", v[0]), [(2, 3)], costad.ShapeError, "'ijk' of operand 0"),
+    (lambda v: np.einsum("i,i", v[0], 3.0), [(2,)], costad.ShapeError, "'i' of operand 1"),
+    (lambda v: np.einsum("ij...k", v[0]), [(2, 3)], costad.ShapeError, "name 3 axes"),
     (lambda v: np.einsum("ij->ii", v[0]), [(2, 3)], costad.ShapeError, "more than once"),
     (lambda v: np.einsum("ij->k", v[0]), [(2, 3)], costad.ShapeError, "did not appear"),
     (lambda v: np.einsum("i$", v[0]), [(2, 3)], costad.ShapeError, "symbol"),

@@ -509,6 +509,15 @@ def _check_optimize(optimize, what: str):
 def _numpy_path(subscripts: str, ops: list, optimize, what: str):
     """The contraction path NumPy takes, found on stand-ins of the operands (its errors
     about subscripts and shapes become ShapeErrors naming the function)."""
+    terms = subscripts.replace(" ", "").partition("->")[0].split(",")
+    if len(terms) == len(ops):
+        # NumPy's own message for this names the wrong subscript: say it plainly first.
+        for i, (term, x) in enumerate(zip(terms, ops)):
+            named, ndim = len(term.replace("...", "")), _ndim(x)
+            if named > ndim or ("..." not in term and named != ndim):
+                raise ShapeError(f"costad: {what}: the subscripts {term!r} of operand {i} "
+                                 f"name {named} axes, but it has {ndim} (shape "
+                                 f"{tuple(shape_of(x))})")
     try:
         path, _ = np.einsum_path(subscripts, *[_stand_in(x) for x in ops], optimize=optimize)
     except (ValueError, KeyError, IndexError, TypeError, RuntimeError) as err:
