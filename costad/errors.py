@@ -1,7 +1,9 @@
 """The errors costad raises; each message names the problem and what to do about it."""
+import numpy as _np
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
-           "OutputTypeError", "NonScalarOutputError", "EscapedTracerError"]
+           "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "LinAlgError",
+           "NonDifferentiableError"]
 
 
 class CostadError(Exception):
@@ -37,3 +39,13 @@ class EscapedTracerError(CostadError, TypeError):
             "traced it had returned (it escaped, e.g. into a global, a list or a closure); "
             "outside that call it has no value. Return what you need from the function "
             "instead.")
+
+
+class LinAlgError(CostadError, _np.linalg.LinAlgError):
+    """A linear-algebra routine failed on the data (a singular matrix, a matrix that is not
+    positive definite, no convergence); a numpy.linalg.LinAlgError, as NumPy raises."""
+
+
+class NonDifferentiableError(CostadError, ValueError):
+    """A derivative asked for where it does not exist (eigenvectors at repeated
+    eigenvalues, singular vectors at repeated or zero singular values)."""
