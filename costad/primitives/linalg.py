@@ -79,7 +79,7 @@ from ..boxing import BoxTracer
 from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, primal_value, shape_of
 from ..errors import LinAlgError, NonDifferentiableError, ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, unsupported
-from ._base import register, result_dtype, tangent_sum
+from ._base import register, result_dtype
 from .elementwise import add, div, mul, neg, sub, where
 from .contractions import matmul
 from .reductions import sum_
@@ -348,25 +348,6 @@ def _unpack(packed, shapes: list[tuple]) -> list:
     return out
 
 
-def _unpack_numpy(packed, shapes: list[tuple]) -> list:
-    packed = np.asarray(packed)
-    batch = packed.shape[:-1]
-    out, start = [], 0
-    for shape in shapes:
-        size = _prod(shape)
-        out.append(packed[..., start:start + size].reshape(batch + shape))
-        start += size
-    return out
-
-
-def _packed_abstract(batch: tuple, sizes: int, dtype) -> ShapeDtype:
-    return ShapeDtype(batch + (sizes,), dtype)
-
-
-def _float_dtype(*args):
-    return result_dtype(*args)
-
-
 # -------------------------------------------------------------------------------- solve
 
 def _is_vector_rhs(a_shape: tuple, b_shape: tuple) -> bool:
@@ -424,7 +405,7 @@ def _solve_vjp(ct, out, a, b, needs):
 
 
 def _solve_abstract(a, b):
-    return ShapeDtype(_solve_shape(tuple(shape_of(a)), tuple(shape_of(b))), _float_dtype(a, b))
+    return ShapeDtype(_solve_shape(tuple(shape_of(a)), tuple(shape_of(b))), result_dtype(a, b))
 
 
 solve = register(Primitive(
@@ -446,7 +427,7 @@ inv = register(Primitive(
     "inv", np.linalg.inv, _inv_cost,
     lambda tangents, out, a: neg(matmul(matmul(out, tangents[0]), out)),
     (lambda ct, out, a: neg(matmul(matmul(swap_last(out), ct), swap_last(out))),),
-    abstract=lambda a: ShapeDtype(tuple(shape_of(a)), _float_dtype(a)),
+    abstract=lambda a: ShapeDtype(tuple(shape_of(a)), result_dtype(a)),
     doc="a^-1: LU, then both substitutions for the n columns of the identity"))
 
 
@@ -473,7 +454,7 @@ det = register(Primitive(
     "det", np.linalg.det, _det_cost,
     lambda tangents, out, a: mul(out, _log_det_tangent(a, tangents[0], "det")),
     (lambda ct, out, a: mul(_per_matrix(mul(ct, out)), swap_last(_inverse_for("det", a))),),
-    abstract=lambda a: ShapeDtype(tuple(shape_of(a))[:-2], _float_dtype(a)),
+    abstract=lambda a: ShapeDtype(tuple(shape_of(a))[:-2], result_dtype(a)),
     doc="det(a): LU, then the product of the n pivots (n - 1 mul)"))
 
 
@@ -501,7 +482,7 @@ def _slogdet_vjp(ct, out, a):
 
 slogdet = register(Primitive(
     "slogdet", _slogdet_impl, _slogdet_cost, _slogdet_jvp, (_slogdet_vjp,),
-    abstract=lambda a: ShapeDtype(tuple(shape_of(a))[:-2] + (2,), _float_dtype(a)),
+    abstract=lambda a: ShapeDtype(tuple(shape_of(a))[:-2] + (2,), result_dtype(a)),
     doc="(sign, log|det a|) packed on a last axis of 2: LU, n log, n - 1 add; the sign is "
         "a constant"))
 
@@ -557,7 +538,7 @@ triangular_solve = register(Primitive(
     "triangular_solve", _triangular_solve_impl, _triangular_solve_cost,
     _triangular_solve_jvp, Joint(_triangular_solve_vjp),
     abstract=lambda t, b, lower=True: ShapeDtype(
-        _solve_shape(tuple(shape_of(t)), tuple(shape_of(b))), _float_dtype(t, b)),
+        _solve_shape(tuple(shape_of(t)), tuple(shape_of(b))), result_dtype(t, b)),
     doc="x = t^-1 b for t triangular (only its lower or upper triangle is read), by "
         "substitution: n(n-1)/2 mul and sub and n div per right-hand side"))
 
@@ -595,7 +576,7 @@ def _cholesky_vjp(ct, out, a):
 cholesky = register(Primitive(
     "cholesky", np.linalg.cholesky, _cholesky_cost, _cholesky_jvp,
     (_cholesky_vjp,),
-    abstract=lambda a: ShapeDtype(tuple(shape_of(a)), _float_dtype(a)),
+    abstract=lambda a: ShapeDtype(tuple(shape_of(a)), result_dtype(a)),
     doc="lower Cholesky factor L of the matrix read from a's lower triangle "
         "(Cholesky-Banachiewicz: n sqrt, n(n-1)/2 div, (n^3-n)/6 mul and sub)"))
 
@@ -647,7 +628,7 @@ def _eigh_vjp(ct, out, a, UPLO="L"):
 def _eigh_abstract(a, UPLO="L"):
     shape = tuple(shape_of(a))
     n = shape[-1]
-    return ShapeDtype(shape[:-2] + (n + n * n,), _float_dtype(a))
+    return ShapeDtype(shape[:-2] + (n + n * n,), result_dtype(a))
 
 
 eigh = register(Primitive(
@@ -681,7 +662,7 @@ def _eigvalsh_vjp(ct, out, a, UPLO="L"):
 eigvalsh = register(Primitive(
     "eigvalsh", lambda a, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO),
     _eigvalsh_cost, _eigvalsh_jvp, (_eigvalsh_vjp,),
-    abstract=lambda a, UPLO="L": ShapeDtype(tuple(shape_of(a))[:-1], _float_dtype(a)),
+    abstract=lambda a, UPLO="L": ShapeDtype(tuple(shape_of(a))[:-1], result_dtype(a)),
     doc="eigenvalues of the symmetric matrix read from one triangle; model count "
         "floor(4 n^3 / 3) (kind eigvalsh); derivatives recompute V with eigh"))
 
@@ -714,7 +695,7 @@ def _svd_abstract(a, full_matrices=False):
     shape = tuple(shape_of(a))
     m, n = shape[-2:]
     size = sum(_prod(s) for s in _svd_shapes(m, n, full_matrices))
-    return ShapeDtype(shape[:-2] + (size,), _float_dtype(a))
+    return ShapeDtype(shape[:-2] + (size,), result_dtype(a))
 
 
 def _full_refused():
@@ -825,7 +806,7 @@ svdvals = register(Primitive(
     "svdvals", lambda a: np.linalg.svd(a, compute_uv=False), _svdvals_cost, _svdvals_jvp,
     (_svdvals_vjp,),
     abstract=lambda a: ShapeDtype(tuple(shape_of(a))[:-2] + (min(tuple(shape_of(a))[-2:]),),
-                                  _float_dtype(a)),
+                                  result_dtype(a)),
     doc="singular values; model count floor((12 p q^2 - 4 q^3) / 3) (kind svdvals); "
         "derivatives recompute U and V with a thin svd"))
 
@@ -912,7 +893,7 @@ def _pinv_vjp(ct, out, a, rcond=_DEFAULT_RCOND):
 
 def _pinv_abstract(a, rcond=_DEFAULT_RCOND):
     shape = tuple(shape_of(a))
-    return ShapeDtype(shape[:-2] + (shape[-1], shape[-2]), _float_dtype(a))
+    return ShapeDtype(shape[:-2] + (shape[-1], shape[-2]), result_dtype(a))
 
 
 pinv = register(Primitive(
