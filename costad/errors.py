@@ -1,8 +1,9 @@
 """The errors costad raises; each message names the problem and what to do about it."""
+import numpy as _np
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
            "OutputTypeError", "NonScalarOutputError", "EscapedTracerError",
-           "AbstractValueError"]
+           "AbstractValueError", "LinAlgError", "NonDifferentiableError"]
 
 
 class CostadError(Exception):
@@ -42,3 +43,13 @@ class EscapedTracerError(CostadError, TypeError):
 
 class AbstractValueError(CostadError, TypeError):
     """Python control flow or a conversion needed the value of an abstract (ShapeDtype) array."""
+
+
+class LinAlgError(CostadError, _np.linalg.LinAlgError):
+    """A linear-algebra routine failed on the data (a singular matrix, a matrix that is not
+    positive definite, no convergence); a numpy.linalg.LinAlgError, as NumPy raises."""
+
+
+class NonDifferentiableError(CostadError, ValueError):
+    """A derivative asked for where it does not exist (eigenvectors at repeated
+    eigenvalues, singular vectors at repeated or zero singular values)."""

@@ -12,7 +12,10 @@ registers the NumPy functions, methods and operators it implements:
   logaddexp, hypot, sinc, cbrt, ...), and the angle conversions;
 - `reductions`: sum, max, min over axes, and mean;
 - `contractions`: matmul and what is written with it (dot, outer);
-- `structural`: reshape, transpose, broadcasting, indexing, joining (all free).
+- `structural`: reshape, transpose, broadcasting, indexing, joining (all free);
+- `linalg`: numpy.linalg's solve, inv, det, slogdet, cholesky, eigh, eigvalsh, svd, svdvals
+  and pinv (LAPACK-backed: the textbook algorithm's exact counts, or for eigh and svd the
+  standard dense model count, in a kind of its own).
 
 Adding a primitive means one record in one family file, plus its entry in the sample table
 of ``tests/test_primitives.py``.
@@ -30,6 +33,8 @@ from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, s
                          stop_gradient, transpose)
 from .reductions import max_, mean, min_, sum_, unbroadcast
 from .contractions import dot, matmul, outer
+from .linalg import (cholesky, det, eigh, eigvalsh, inv, pinv, slogdet, solve, svd, svdvals,
+                     triangular_solve)
 
 __all__ = [
     "PRIMITIVES", "IndexedCotangent", "TupleCotangent",
@@ -44,4 +49,6 @@ __all__ = [
     "sum_", "max_", "min_", "mean", "unbroadcast", "matmul", "dot", "outer",
     "reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem", "concatenate",
     "stack", "stop_gradient",
+    "solve", "inv", "det", "slogdet", "cholesky", "triangular_solve", "eigh", "eigvalsh",
+    "svd", "svdvals", "pinv",
 ]

@@ -67,9 +67,11 @@ def _is_basic(index) -> bool:
 
 
 def _getitem_traffic(out, x, index):
-    """Basic indexing is a view (no bytes), except that reading one element makes a scalar;
-    advanced indexing copies. A copy reads and writes its result's bytes."""
-    if _is_basic(index) and shape_of(out) != ():
+    """Basic indexing is a view and moves no bytes, except that integers alone (x[i, j])
+    make a NumPy scalar, a copy; advanced indexing copies. A copy reads and writes its
+    result's bytes."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if _is_basic(index) and not all(isinstance(p, (int, np.integer)) for p in parts):
         return 0
     return 2 * nbytes_of(out)
 
