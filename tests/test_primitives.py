@@ -153,3 +153,20 @@ def test_abstract_rule_gives_the_real_shape_and_dtype(name, dtype):
 
 def test_every_primitive_has_an_abstract_rule():
     assert [n for n, p in P.PRIMITIVES.items() if not callable(p.abstract)] == []
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_abstract_inputs_count_every_field_as_concrete_ones(name, mode):
+    all_args, params = SAMPLES[name]
+    args, place = _split(all_args)
+
+    def f(xs):
+        out = _apply(name, place(list(xs)), params)
+        return costad.primitives.sum_(out * out)
+
+    with costad.counting() as concrete:
+        costad.value_and_grad(f, mode=mode)(list(args))
+    with costad.counting() as abstract:
+        costad.value_and_grad(f, mode=mode)([_abstract_of(a) for a in args])
+    assert abstract == concrete
