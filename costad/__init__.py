@@ -25,6 +25,7 @@ from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
 from .numpy_dispatch import supported_numpy
 from .loops import checkpoint, scan
+from .timemodel import Calibration, Prediction, predict_time
 from .pipelines import make_jvp, make_vjp
 from .primitives import PRIMITIVES, stop_gradient
 from .core import ShapeDtype
@@ -36,7 +37,7 @@ __all__ = [
     "trace", "count", "counted", "counting", "Cost", "Graph", "GraphNode",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "make_vjp", "make_jvp",
     "MODES", "default_step", "stop_gradient", "supported_numpy", "PRIMITIVES", "scan",
-    "checkpoint",
+    "checkpoint", "Calibration", "Prediction", "predict_time",
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "ShapeDtype",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
     "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "AbstractValueError", "LinAlgError", "NonDifferentiableError",

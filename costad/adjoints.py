@@ -67,9 +67,10 @@ class IndexAccumulator:
         if type(index) is int and self.buffer.ndim == 1:   # one scalar: scalar code's path
             touched = self.touched
             if touched is None or touched[index]:
-                _cost.charge({"add": 1})
+                _cost.charge_accumulation(1)
             else:
                 touched[index] = True
+                _cost.charge_accumulation(0)
             self.buffer[index] += value
             return
         basic = _is_basic_index(index)
@@ -87,16 +88,14 @@ class IndexAccumulator:
             self.buffer[index] += value
         else:
             np.add.at(self.buffer, index, value)
-        if repeated:
-            _cost.charge({"add": repeated})
+        _cost.charge_accumulation(repeated)
 
     def add_dense(self, value) -> None:
         repeated = self.buffer.size if self.touched is None else int(
             np.count_nonzero(self.touched))
         self.buffer += value
         self.touched = None
-        if repeated:
-            _cost.charge({"add": repeated})
+        _cost.charge_accumulation(repeated)
 
 
 def _is_basic_index(index) -> bool:
@@ -251,15 +250,12 @@ class AbstractAccumulator:
 
     def add_indexed(self, c: IndexedCotangent) -> None:
         size = c.value.size if c.value.__class__ is ShapeDtype else int(np.size(c.value))
-        repeated = self.coverage.add(c.index, size)
-        if repeated:
-            _cost.charge({"add": repeated})
+        _cost.charge_accumulation(self.coverage.add(c.index, size))
 
     def add_dense(self, value) -> None:
         repeated = self.coverage.count()
         self.coverage.fill()
-        if repeated:
-            _cost.charge({"add": repeated})
+        _cost.charge_accumulation(repeated)
 
 
 def _abstract_dtype(value) -> np.dtype:

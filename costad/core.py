@@ -516,8 +516,13 @@ def _charge(prim: Primitive, out, args: tuple, params: Mapping[str, Any]) -> Non
     counters = _cost._counters.stack
     if counters:
         c = counters[-1]
-        c._add_counts(prim.cost(out, *args, **params))
-        c.calls[prim.name] = c.calls.get(prim.name, 0) + 1
+        counts = prim.cost(out, *args, **params)
+        c._add_counts(counts)
+        name = prim.name
+        c.calls[name] = c.calls.get(name, 0) + 1
+        ops = sum(counts.values())
+        if ops:
+            c.work[name] = c.work.get(name, 0) + ops
         c.bytes += prim.traffic(out, *args, **params)
 
 

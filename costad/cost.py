@@ -16,7 +16,8 @@ import contextlib
 import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "charge_call", "charge_storage", "charge_peak",
+__all__ = ["Cost", "counting", "charge", "charge_accumulation", "charge_call",
+           "charge_storage", "charge_peak",
            "is_counting", "repeated", "uncounted"]
 
 
@@ -26,7 +27,9 @@ class Cost:
     - ``by_op``: elementary operations per kind (``"mul"``, ``"exp"``, ...), exact integers;
       ``total`` is their sum (unit cost). This is the cost model's count.
     - ``calls``: primitive applications per primitive name (free ones included): what the
-      interpreter's per-call overhead multiplies.
+      interpreter's per-call overhead multiplies; ``work``: the operations each primitive
+      did, per primitive name (a matmul's mul and add are matmul work, where a kernel's
+      speed, not the operation's kind, sets the time).
     - ``bytes``: bytes read and written by primitives, from the sizes of their operands and
       results (views such as reshape and basic indexing move none): what memory bandwidth
       divides.
@@ -38,13 +41,16 @@ class Cost:
     sweeps one after the other need the larger of their peaks, not the sum).
     """
 
-    __slots__ = ("by_op", "calls", "bytes", "stored_nodes", "stored_bytes", "peak_bytes")
+    __slots__ = ("by_op", "calls", "work", "bytes", "stored_nodes", "stored_bytes",
+                 "peak_bytes")
 
     def __init__(self, by_op: Mapping[str, int] | None = None, stored_nodes: int = 0,
                  stored_bytes: int = 0, *, calls: Mapping[str, int] | None = None,
-                 bytes: int = 0, peak_bytes: int = 0):  # noqa: A002  (the field's name)
+                 work: Mapping[str, int] | None = None, bytes: int = 0,  # noqa: A002
+                 peak_bytes: int = 0):
         self.by_op: dict[str, int] = {k: int(v) for k, v in (by_op or {}).items() if v}
         self.calls: dict[str, int] = {k: int(v) for k, v in (calls or {}).items() if v}
+        self.work: dict[str, int] = {k: int(v) for k, v in (work or {}).items() if v}
         self.bytes = int(bytes)
         self.stored_nodes = int(stored_nodes)
         self.stored_bytes = int(stored_bytes)
@@ -77,9 +83,9 @@ class Cost:
     def _absorb(self, other: "Cost") -> None:
         """Add every field of ``other`` to this cost, in place."""
         self._add_counts(other.by_op)
-        calls = self.calls
-        for name, n in other.calls.items():
-            calls[name] = calls.get(name, 0) + n
+        for mine, theirs in ((self.calls, other.calls), (self.work, other.work)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
         self.bytes += other.bytes
         self.stored_nodes += other.stored_nodes
         self.stored_bytes += other.stored_bytes
@@ -89,7 +95,7 @@ class Cost:
         if not isinstance(other, Cost):
             return NotImplemented
         result = Cost(self.by_op, self.stored_nodes, self.stored_bytes, calls=self.calls,
-                      bytes=self.bytes, peak_bytes=self.peak_bytes)
+                      work=self.work, bytes=self.bytes, peak_bytes=self.peak_bytes)
         result._absorb(other)
         return result
 
@@ -100,6 +106,7 @@ class Cost:
         return Cost({k: v * times for k, v in self.by_op.items()},
                     self.stored_nodes * times, self.stored_bytes * times,
                     calls={k: v * times for k, v in self.calls.items()},
+                    work={k: v * times for k, v in self.work.items()},
                     bytes=self.bytes * times, peak_bytes=self.peak_bytes if times else 0)
 
     __rmul__ = __mul__
@@ -158,6 +165,18 @@ def charge(counts: Mapping[str, int]) -> None:
     stack = _counters.stack
     if stack:
         stack[-1]._add_counts(counts)
+
+
+def charge_accumulation(adds: int) -> None:
+    """One in-place accumulation into an adjoint buffer (`costad.adjoints`), of which
+    ``adds`` elements already held a contribution (each costs an add)."""
+    stack = _counters.stack
+    if stack:
+        c = stack[-1]
+        c.calls["accumulate"] = c.calls.get("accumulate", 0) + 1
+        if adds:
+            c.by_op["add"] = c.by_op.get("add", 0) + adds
+            c.work["accumulate"] = c.work.get("accumulate", 0) + adds
 
 
 def charge_call(name: str, times: int = 1) -> None:
