@@ -101,6 +101,17 @@ if hasattr(np, "cumulative_sum"):
          (3, 4)),
         ("cumulative_prod", lambda t: np.cumulative_prod(t, axis=0), (3, 4)),
     ]
+if hasattr(np.linalg, "vector_norm"):
+    CASES += [
+        ("vector_norm", lambda t: np.linalg.vector_norm(t), (3, 4)),
+        ("vector_norm-axes-1", lambda t: np.linalg.vector_norm(t, axis=(2, 0), ord=1,
+                                                               keepdims=True), (2, 3, 2)),
+        ("vector_norm-inf", lambda t: np.linalg.vector_norm(t, axis=(0, 1), ord=INF),
+         (3, 2, 2)),
+        ("matrix_norm", lambda t: np.linalg.matrix_norm(t), (2, 3, 2)),
+        ("matrix_norm-inf", lambda t: np.linalg.matrix_norm(t, ord=INF, keepdims=True),
+         (2, 3, 2)),
+    ]
 CASE_IDS = [c[0] for c in CASES]
 
 
@@ -605,7 +616,10 @@ def test_average_with_plain_input_and_traced_weights_dispatches():
     (lambda t: np.ptp(t, out=np.zeros(())), ["out"]),
     (lambda t: np.var(t, ddof=t[0, 0]), ["numpy.var", "ddof"]),
     (lambda t: np.mean(t, 0, float), ["numpy.mean", "dtype"]),
-])
+] + ([
+    (lambda t: np.linalg.vector_norm(t, ord=3), ["numpy.linalg.vector_norm", "ord=3"]),
+    (lambda t: np.linalg.matrix_norm(t, ord="nuc"), ["numpy.linalg.matrix_norm", "'nuc'"]),
+] if hasattr(np.linalg, "vector_norm") else []))
 def test_unsupported_arguments_are_named(use, words):
     with pytest.raises(costad.UnsupportedOperationError) as err:
         costad.grad(lambda t: np.sum(use(t)))(_input((2, 3)))
@@ -643,6 +657,16 @@ def test_unsupported_arguments_are_named(use, words):
 def test_bad_arguments_give_a_shape_error(use, word):
     with pytest.raises(costad.ShapeError, match=word):
         costad.grad(lambda t: np.sum(use(t)))(_input((2, 3)))
+
+
+@pytest.mark.skipif(not hasattr(np.linalg, "vector_norm"), reason="NumPy < 2.0")
+def test_vector_norm_counts_every_reduced_element_once():
+    x = _input((2, 3, 4))
+    assert _cost(lambda t: np.linalg.vector_norm(t, axis=(0, 2)), x) == {
+        "mul": 24, "add": 3 * 7, "sqrt": 3, "equal": 3}
+    assert _cost(lambda t: np.linalg.vector_norm(t, ord=-INF), x) == {"abs": 24, "min": 23}
+    with pytest.raises(costad.ShapeError, match="matrix_norm"):
+        costad.grad(lambda t: np.linalg.matrix_norm(t[0, 0]))(x)
 
 
 def test_weights_summing_to_zero_raise_numpys_error():

@@ -12,8 +12,8 @@ Primitives (each cost exact, per lane of n elements along the reduced or scanned
   differentiation (its JVP and VJP are recurrences again).
 
 Everything else is written with primitives, so its count follows from theirs and needs no
-rule of its own: mean, var, std, average, ptp, diff, trace and numpy.linalg.norm (their
-docstrings state the counts).
+rule of its own: mean, var, std, average, ptp, diff, trace and the norms of numpy.linalg
+(norm, vector_norm, matrix_norm); their docstrings state the counts.
 """
 from __future__ import annotations
 
@@ -670,35 +670,35 @@ def _two_norm(x, axis, keepdims):
     return _sqrt_zero_subgradient(sum_(mul(x, x), axis=axis, keepdims=keepdims))
 
 
-def _vector_norm(x, ord_, ax: int, keepdims: bool):
+def _vector_norm(x, ord_, ax: int, keepdims: bool, what: str = "numpy.linalg.norm"):
     shape = tuple(shape_of(x))
     if ord_ is None or ord_ == 2:
         return _two_norm(x, (ax,), keepdims)
     if isinstance(ord_, str):
-        raise ShapeError(f"costad: numpy.linalg.norm: invalid norm order {ord_!r} for vectors")
+        raise ShapeError(f"costad: {what}: invalid norm order {ord_!r} for vectors")
     if ord_ == 1:
         return sum_(abs_(x), axis=(ax,), keepdims=keepdims)
     if ord_ == _INF or ord_ == -_INF:
         if shape[ax] == 0:
             if ord_ == -_INF:
-                _check_nonempty("numpy.linalg.norm with ord=-inf", shape, (ax,))
+                _check_nonempty(f"{what} with ord=-inf", shape, (ax,))
             # NumPy's max starts from 0 here (initial=0): a constant, free.
             return np.zeros(shape_after_reduction(shape, (ax,), keepdims), dtype_of(x))
         return (max_ if ord_ == _INF else min_)(abs_(x), axis=(ax,), keepdims=keepdims)
-    raise unsupported(f"numpy.linalg.norm with ord={_ord_name(ord_)} for vectors (supported: "
+    raise unsupported(f"{what} with ord={_ord_name(ord_)} for vectors (supported: "
                       "None, 2, 1, inf, -inf)")
 
 
-def _matrix_norm(x, ord_, row: int, col: int, keepdims: bool):
+def _matrix_norm(x, ord_, row: int, col: int, keepdims: bool, what: str = "numpy.linalg.norm"):
     shape = tuple(shape_of(x))
     if ord_ is None or (isinstance(ord_, str) and ord_ in ("fro", "f")):
         result = _two_norm(x, tuple(sorted((row, col))), False)
     elif isinstance(ord_, str) or ord_ in (2, -2):
         if ord_ in ("nuc", 2, -2):
-            raise unsupported(f"numpy.linalg.norm with ord={_ord_name(ord_)} for matrices "
+            raise unsupported(f"{what} with ord={_ord_name(ord_)} for matrices "
                               "(it needs singular values; supported: None, 'fro', 1, -1, "
                               "inf, -inf)")
-        raise ShapeError(f"costad: numpy.linalg.norm: invalid norm order {ord_!r} for "
+        raise ShapeError(f"costad: {what}: invalid norm order {ord_!r} for "
                          "matrices")
     elif ord_ in (1, -1, _INF, -_INF):
         # 1: the largest column sum of |x| (sum over rows, then max over columns); inf: the
@@ -710,13 +710,13 @@ def _matrix_norm(x, ord_, row: int, col: int, keepdims: bool):
         s_shape = tuple(shape_of(s))
         if s_shape[then] == 0:
             if ord_ in (-1, -_INF):
-                _check_nonempty(f"numpy.linalg.norm with ord={_ord_name(ord_)}", s_shape,
+                _check_nonempty(f"{what} with ord={_ord_name(ord_)}", s_shape,
                                 (then,))
             result = np.zeros(shape_after_reduction(s_shape, (then,), False), dtype_of(s))
         else:
             result = (max_ if ord_ > 0 else min_)(s, axis=(then,), keepdims=False)
     else:
-        raise ShapeError(f"costad: numpy.linalg.norm: invalid norm order {ord_!r} for "
+        raise ShapeError(f"costad: {what}: invalid norm order {ord_!r} for "
                          "matrices")
     if keepdims:
         kept = tuple(1 if i in (row, col) else n for i, n in enumerate(shape))
@@ -740,28 +740,52 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002  (NumPy's name)
     ties of max |x| (inf) and min |x| (-inf) share the derivative equally; |x| has
     derivative sign(x), 0 at 0.
     """
+    return _norm(x, ord, axis, keepdims, "numpy.linalg.norm")
+
+
+def _norm(x, ord_, axis, keepdims, what: str):
     x = _as_array(x)
     shape = tuple(shape_of(x))
     nd = len(shape)
     keepdims = bool(keepdims)
     if axis is None:
-        if (ord is None or (isinstance(ord, str) and ord in ("fro", "f") and nd == 2)
-                or (nd == 1 and not isinstance(ord, str) and ord == 2)):
+        if (ord_ is None or (isinstance(ord_, str) and ord_ in ("fro", "f") and nd == 2)
+                or (nd == 1 and not isinstance(ord_, str) and ord_ == 2)):
             result = _two_norm(x, None, False)
             return reshape(result, shape=(1,) * nd) if keepdims else result
         axis = tuple(range(nd))
     elif not isinstance(axis, tuple):
         axis = (axis,)
     if len(axis) == 1:
-        return _vector_norm(x, ord, _one_axis(axis[0], nd, "numpy.linalg.norm"), keepdims)
+        return _vector_norm(x, ord_, _one_axis(axis[0], nd, what), keepdims, what)
     if len(axis) == 2:
-        row = _one_axis(axis[0], nd, "numpy.linalg.norm")
-        col = _one_axis(axis[1], nd, "numpy.linalg.norm")
+        row, col = _one_axis(axis[0], nd, what), _one_axis(axis[1], nd, what)
         if row == col:
-            raise ShapeError("costad: numpy.linalg.norm: duplicate axes given")
-        return _matrix_norm(x, ord, row, col, keepdims)
-    raise ShapeError(f"costad: numpy.linalg.norm: improper number of dimensions to norm "
+            raise ShapeError(f"costad: {what}: duplicate axes given")
+        return _matrix_norm(x, ord_, row, col, keepdims, what)
+    raise ShapeError(f"costad: {what}: improper number of dimensions to norm "
                      f"(an array of shape {shape} with axis={axis})")
+
+
+if hasattr(np.linalg, "vector_norm"):            # NumPy >= 2.0
+    @implements(np.linalg.vector_norm)
+    def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
+        """numpy.linalg.vector_norm: the vector norms of `norm` over any axes at once (the
+        axes are merged into one, for free); the same counts, N being all the reduced
+        elements."""
+        x = _as_array(x)
+        shape = tuple(shape_of(x))
+        axes = normalize_axis(axis, len(shape))
+        lanes, kept, _, _ = _lanes(x, axes)
+        result = _vector_norm(lanes, ord, len(kept), False, "numpy.linalg.vector_norm")
+        if keepdims:
+            result = reshape(result, shape=shape_after_reduction(shape, axes, True))
+        return result
+
+    @implements(np.linalg.matrix_norm)
+    def matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
+        """numpy.linalg.matrix_norm: `norm` over the last two axes."""
+        return _norm(x, ord, (-2, -1), keepdims, "numpy.linalg.matrix_norm")
 
 
 # --------------------------------------------------------------------------- unbroadcast
