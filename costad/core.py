@@ -22,7 +22,8 @@ from . import cost as _cost
 from .errors import EscapedTracerError, ShapeError, UnsupportedOperationError
 
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
-           "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value"]
+           "new_level", "on_first_and_last_level", "ENDED", "shape_of", "size_of", "dtype_of",
+           "is_traced", "primal_value"]
 
 
 class ShapeDtype:
@@ -257,10 +258,40 @@ _open_levels = 0
 _levels_lock = threading.Lock()
 
 
+# Callbacks run when the first interpretation opens in the process and when the last one
+# closes (see `on_first_and_last_level`).
+_first_level_hooks: list[Callable[[], None]] = []
+_last_level_hooks: list[Callable[[], None]] = []
+
+
+def on_first_and_last_level(opened: Callable[[], None], closed: Callable[[], None]) -> None:
+    """Run ``opened()`` whenever the number of open interpretations in the process goes from
+    zero to one, and ``closed()`` whenever it goes back to zero.
+
+    Both run under the lock that guards the count, so they never interleave with each other
+    or with a level opening in another thread; they must be quick and must not raise. If
+    levels are open when the hooks are registered, ``opened()`` runs now. This is how
+    something that must exist only while costad traces (a wrapper around a NumPy function,
+    say) is installed and removed.
+    """
+    with _levels_lock:
+        _first_level_hooks.append(opened)
+        _last_level_hooks.append(closed)
+        if _open_levels:
+            opened()
+
+
 def _opened(delta: int) -> None:
     global _open_levels
     with _levels_lock:
+        before = _open_levels
         _open_levels += delta
+        if before == 0 and _open_levels:
+            for hook in _first_level_hooks:
+                hook()
+        elif before and _open_levels == 0:
+            for hook in _last_level_hooks:
+                hook()
 
 # The level of a trace that has left the stack.
 ENDED = -1
