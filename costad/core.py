@@ -202,10 +202,12 @@ class Tracer:
     def __array__(self, *args, **kwargs):
         raise TypeError(
             "costad cannot turn a traced value into a plain NumPy array: that would silently "
-            "drop its derivative. This happens with np.array(...) or np.asarray(...) of traced "
-            "values (build arrays with np.stack or np.concatenate), when a traced value is "
-            "stored into a plain NumPy array (y[i] = x), and with NumPy functions outside "
-            "costad's table (costad.supported_numpy()).")
+            "drop its derivative. This happens when a traced value is stored into a plain "
+            "NumPy array (y[i] = x), with NumPy functions outside costad's table "
+            "(costad.supported_numpy()), and with converters other than np.array and "
+            "np.asarray called as module attributes (np.asanyarray, or `array` imported "
+            "from numpy by name before costad traced): build arrays with np.array(...), "
+            "np.stack or np.concatenate.")
 
     def __float__(self):
         # NumPy calls this when a traced value is stored into a plain array (y[i] = x), then
