@@ -9,7 +9,9 @@ registers the NumPy functions, methods and operators it implements:
 - `elementwise`: arithmetic, elementary functions, comparisons, selection;
 - `reductions`: sum, max, min over axes, and mean;
 - `contractions`: matmul and what is written with it (dot, outer);
-- `structural`: reshape, transpose, broadcasting, indexing, joining (all free).
+- `structural`: reshape, transpose, broadcasting, indexing, joining, axes (all free);
+- `building`: numpy.array of traced values, stacking, repeat, tile, pad, linspace;
+- `indexing`: split, flips, roll, take, diag, diagonal, tril, triu, sort, select (free).
 
 Adding a primitive means one record in one family file, plus its entry in the sample table
 of ``tests/test_primitives.py``.
@@ -18,10 +20,12 @@ from ._base import PRIMITIVES, IndexedCotangent
 from .elementwise import (abs_, add, clip, cos, div, equal, exp, greater, greater_equal, less,
                           less_equal, log, maximum, minimum, mul, neg, not_equal, pow, power,
                           sign, sin, sqrt, sub, tanh, where)
-from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, setitem, stack,
+from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, setitem,
                          stop_gradient, transpose)
 from .reductions import max_, mean, min_, sum_, unbroadcast
 from .contractions import dot, matmul, outer
+from .building import stack
+from . import indexing  # noqa: F401  (registers its NumPy functions)
 
 __all__ = [
     "PRIMITIVES", "IndexedCotangent",
