@@ -27,7 +27,6 @@ converters, and a ``numpy.array`` that someone else replaced (costad then leaves
 from __future__ import annotations
 
 import functools
-import numbers
 import operator
 
 import numpy as np
@@ -127,7 +126,8 @@ def _build(obj, reference: np.ndarray, what: str, dtype):
     return reshape(flat, shape=reference.shape)
 
 
-def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):  # noqa: A002
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0,  # noqa: A002
+          like=None):
     """`numpy.array` of traced values (a traced value, or nested lists and tuples of them
     mixed with constants): NumPy's shape, dtype and errors, built with free primitives. A
     traced value is never written in place, so a copy of one is the value itself."""
