@@ -38,7 +38,8 @@ from ..numpy_dispatch import implements, unsupported
 from ._base import result_dtype
 from .elementwise import add, div, mul, sub
 from .structural import (_reshape, as_array, atleast_1d, atleast_2d, atleast_3d, axis_index,
-                         broadcast_to, concatenate, getitem, moveaxis, reshape, setitem)
+                         broadcast_to, cast, concatenate, float_dtype, getitem, moveaxis,
+                         reshape, setitem)
 
 __all__ = ["array", "asarray", "contains_traced", "stack", "hstack", "vstack", "dstack",
            "column_stack", "append", "repeat", "tile", "pad", "linspace"]
@@ -88,23 +89,17 @@ def _leaves(obj, out: list) -> list:
     return out
 
 
-def _check_dtype(dtype, natural: np.dtype, what: str) -> None:
-    if natural.kind != "f":
-        raise UnsupportedOperationError(
-            f"costad: {what} of traced values would make a {natural} array; costad traces "
-            "real floating-point arrays only")
-    if dtype is not None and np.dtype(dtype) != natural:
-        raise UnsupportedOperationError(
-            f"costad: {what} of traced values with dtype={np.dtype(dtype).name}: the values "
-            f"make a {natural.name} array, and casting it would change the traced values; "
-            "leave dtype out")
-
-
 def _build(obj, reference: np.ndarray, what: str, dtype):
-    """The traced array with the shape and dtype of NumPy's ``reference``: each traced leaf
-    flattened, consecutive constants joined into one constant, then one concatenate and
-    one reshape (all free)."""
-    _check_dtype(dtype, reference.dtype, what)
+    """The traced array with the shape and dtype of NumPy's ``reference`` (then cast to
+    ``dtype``, a floating dtype, if given): each traced leaf flattened, consecutive
+    constants joined into one constant, then one concatenate and one reshape (all free)."""
+    if reference.dtype.kind != "f":
+        raise UnsupportedOperationError(
+            f"costad: {what} of traced values would make a {reference.dtype} array; costad "
+            "traces real floating-point arrays only")
+    if dtype is not None:
+        dtype = float_dtype(dtype, what)
+        return cast(_build(obj, reference, what, None), dtype, what)
     if isinstance(obj, Tracer):
         return obj if tuple(shape_of(obj)) == reference.shape else reshape(
             obj, shape=reference.shape)

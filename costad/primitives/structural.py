@@ -1,8 +1,12 @@
-"""Structural primitives: reshaping, transposing, broadcasting, indexing, joining.
+"""Structural primitives: reshaping, transposing, broadcasting, indexing, joining, casting;
+and the NumPy functions on axes (moveaxis, swapaxes, rollaxis, atleast_1d/2d/3d).
 
 They move or select values and cost nothing (docs/design.md, section 2). All are linear, so
 their JVP is the primitive itself; their VJPs move cotangents back (a broadcast's VJP is
-summed by the reverse sweep, which is counted).
+summed by the reverse sweep, which is counted, and so are the adds of a scatter whose
+advanced index repeats a position). `costad.primitives.building` and
+`costad.primitives.indexing` build the rest of NumPy's building and reshaping functions
+from these primitives.
 """
 from __future__ import annotations
 
@@ -11,15 +15,15 @@ import numbers
 import numpy as np
 
 from ..core import Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, shape_of, size_of
-from ..errors import ShapeError
+from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
                     result_dtype, view_abstract)
 
 __all__ = ["reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem",
-           "concatenate", "stop_gradient", "swap_last", "repeated_writes", "axis_index",
-           "axis_tuple", "permute", "as_array", "moveaxis", "swapaxes", "rollaxis",
-           "atleast_1d", "atleast_2d", "atleast_3d"]
+           "concatenate", "stop_gradient", "astype", "cast", "float_dtype", "swap_last",
+           "repeated_writes", "axis_index", "axis_tuple", "permute", "as_array", "moveaxis",
+           "swapaxes", "rollaxis", "atleast_1d", "atleast_2d", "atleast_3d"]
 
 
 def _reshape_impl(x, shape):
@@ -173,6 +177,16 @@ concatenate = register(Primitive(
     "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), free,
     _concatenate_jvp, Joint(_concatenate_vjp), abstract=_concatenate_abstract,
     doc="join arrays along an axis (free)"))
+
+def _astype_impl(x, dtype):
+    return np.asarray(x).astype(dtype)[()]             # 0-d gives a NumPy scalar
+
+
+astype = register(Primitive(
+    "astype", _astype_impl, free,
+    vjp=(lambda ct, out, x, dtype: astype(ct, dtype=dtype_of(x)),), linear=True,
+    abstract=lambda x, dtype: ShapeDtype(shape_of(x), dtype),
+    doc="x cast to another floating dtype (free; its VJP casts the cotangent back)"))
 
 stop_gradient = register(Primitive(
     "stop_gradient", lambda x: x, free, differentiable=False, abstract=like_argument,
@@ -407,10 +421,23 @@ def _iter(self):
 
 
 def _astype(self, dtype, *args, **kwargs):
-    if np.issubdtype(np.dtype(dtype), np.floating):
-        return self
-    raise TypeError(f"costad cannot cast a traced value to {np.dtype(dtype)}: its derivative "
-                    "would be lost")
+    return cast(self, dtype, "ndarray.astype")
+
+
+def float_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` if it is a floating dtype; any other is refused (casting a traced value to
+    an integer, boolean or complex dtype would lose its derivative)."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise UnsupportedOperationError(f"costad: {what} cannot cast a traced value to "
+                                        f"{dtype}: its derivative would be lost")
+    return dtype
+
+
+def cast(x, dtype, what: str):
+    """``x`` in another floating dtype (free); the same dtype gives ``x`` itself."""
+    dtype = float_dtype(dtype, what)
+    return x if dtype == dtype_of(x) else astype(x, dtype=dtype)
 
 
 method("__getitem__", _getitem)
