@@ -450,6 +450,14 @@ def test_level_hooks_run_when_the_first_level_opens_and_the_last_closes():
     core.on_first_and_last_level(lambda: events.append("open"), lambda: events.append("close"))
     costad.grad(lambda t: costad.grad(lambda s: s * s)(t) * t)(1.0)     # nested levels
     assert events == ["open", "close"]
+    late = []
+
+    def f(t):                              # hooks registered while a level is open
+        core.on_first_and_last_level(lambda: late.append("open"), lambda: late.append("close"))
+        assert late == ["open"]
+        return t * t
+    costad.grad(f)(1.0)
+    assert late == ["open", "close"] and events == ["open", "close"] * 2
 
 
 def test_np_array_in_one_thread_while_another_traces():
