@@ -280,6 +280,18 @@ def test_sort_puts_nan_last_and_keeps_its_derivative_in_place():
     np.testing.assert_array_equal(g, [3.0, 4.0, 2.0, 1.0])    # sorted: -inf, 1, 3, nan
 
 
+def test_nan_and_inf_pass_through_as_values():
+    pad = lambda t: np.pad(t, 1, constant_values=np.nan)                  # noqa: E731
+    np.testing.assert_array_equal(costad.vjp(pad, X)[0], pad(X))         # NaN where NumPy's
+    g = costad.grad(lambda t: np.sum(pad(t)[1:-1, 1:-1] * 2.0))(X)
+    np.testing.assert_array_equal(g, np.full(X.shape, 2.0))
+    line = lambda p: np.linspace(p[0], p[1], 4)                          # noqa: E731
+    for p in (np.array([np.nan, 1.0]), np.array([0.0, np.inf]), np.array([-np.inf, np.inf])):
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(costad.vjp(line, p)[0], line(p))
+            np.testing.assert_array_equal(costad.jvp(line, p, np.ones(2))[0], line(p))
+
+
 def test_argsort_returns_plain_integers_for_free():
     def f(t):
         order = np.argsort(t)
