@@ -23,9 +23,9 @@ from .errors import (AbstractValueError, EscapedTracerError, ShapeError,
                      UnsupportedOperationError)
 
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
-           "new_level", "ENDED", "shape_of", "size_of", "dtype_of", "is_traced", "primal_value",
-           "nbytes_of", "operand_traffic", "no_traffic", "is_abstract", "unboxed",
-           "is_differentiated", "capturing", "handler"]
+           "new_level", "on_first_and_last_level", "ENDED", "shape_of", "size_of", "dtype_of",
+           "is_traced", "primal_value", "nbytes_of", "operand_traffic", "no_traffic",
+           "is_abstract", "unboxed", "is_differentiated", "capturing", "handler"]
 
 
 class ShapeDtype:
@@ -53,11 +53,14 @@ class ShapeDtype:
         global abstract_seen
         abstract_seen = True
 
+    def _message(self, operation: str) -> str:
+        return (f"costad: {operation} needs the value of an array computed from an abstract "
+                f"input (ShapeDtype{self.shape}); abstract counting knows shapes and dtypes "
+                "only. Count on a concrete input instead, or keep control flow independent "
+                "of values.")
+
     def _needs_a_value(self, operation: str):
-        raise AbstractValueError(
-            f"costad: {operation} needs the value of an array computed from an abstract "
-            f"input (ShapeDtype{self.shape}); abstract counting knows shapes and dtypes only. "
-            "Count on a concrete input instead, or keep control flow independent of values.")
+        raise AbstractValueError(self._message(operation))
 
     def __bool__(self):
         self._needs_a_value("a Python condition (if/while/and/or/bool())")
@@ -251,19 +254,24 @@ class Tracer:
             primal_value(self)._needs_a_value("conversion to a NumPy array")
         raise TypeError(
             "costad cannot turn a traced value into a plain NumPy array: that would silently "
-            "drop its derivative. This happens with np.array(...) or np.asarray(...) of traced "
-            "values (build arrays with np.stack or np.concatenate), when a traced value is "
-            "stored into a plain NumPy array (y[i] = x), and with NumPy functions outside "
-            "costad's table (costad.supported_numpy()).")
+            "drop its derivative. This happens when a traced value is stored into a plain "
+            "NumPy array (y[i] = x), with NumPy functions outside costad's table "
+            "(costad.supported_numpy()), and with converters other than np.array and "
+            "np.asarray called as module attributes (np.asanyarray, or `array` imported "
+            "from numpy by name before costad traced): build arrays with np.array(...), "
+            "np.stack or np.concatenate.")
 
     def __float__(self):
-        if primal_value(self).__class__ is ShapeDtype:
-            primal_value(self)._needs_a_value("float(), int() or storing into a NumPy array")
         # NumPy calls this when a traced value is stored into a plain array (y[i] = x), then
         # replaces the error with its own ("setting an array element with a sequence");
         # `new_level` recognises that error by this mark and restores the explanation.
-        _interpreters.refused_conversion = True
-        raise TypeError(_CONVERSION_REFUSED)
+        if primal_value(self).__class__ is ShapeDtype:
+            error = AbstractValueError(primal_value(self)._message(
+                "float(), int() or storing into a NumPy array"))
+        else:
+            error = TypeError(_CONVERSION_REFUSED)
+        _interpreters.refused_conversion = error
+        raise error
 
     __int__ = __float__
     __complex__ = __float__
@@ -299,7 +307,7 @@ class _Interpreters(threading.local):
     def __init__(self):
         self.stack: list[Trace] = []
         self.captures: list[Trace] = []
-        self.refused_conversion = False
+        self.refused_conversion: Exception | None = None
 
 
 _interpreters = _Interpreters()
@@ -310,10 +318,41 @@ _open_levels = 0
 _levels_lock = threading.Lock()
 
 
+# Callbacks run when the first interpretation opens in the process and when the last one
+# closes (see `on_first_and_last_level`).
+_first_level_hooks: list[Callable[[], None]] = []
+_last_level_hooks: list[Callable[[], None]] = []
+
+
+def on_first_and_last_level(opened: Callable[[], None], closed: Callable[[], None]) -> None:
+    """Run ``opened()`` whenever the number of open interpretations in the process goes from
+    zero to one, and ``closed()`` whenever it goes back to zero.
+
+    Both run under the lock that guards the count, so they never interleave with each other
+    or with a level opening in another thread; they must be quick and must not raise. If
+    levels are open when the hooks are registered, ``opened()`` runs now. This is how
+    something that must exist only while costad traces (a wrapper around a NumPy function,
+    say) is installed and removed.
+    """
+    with _levels_lock:
+        _first_level_hooks.append(opened)
+        _last_level_hooks.append(closed)
+        if _open_levels:
+            opened()
+
+
 def _opened(delta: int) -> None:
     global _open_levels
     with _levels_lock:
+        before = _open_levels
         _open_levels += delta
+        if before == 0 and _open_levels:
+            for hook in _first_level_hooks:
+                hook()
+        elif before and _open_levels == 0:
+            for hook in _last_level_hooks:
+                hook()
+
 
 # The level of a trace that has left the stack.
 ENDED = -1
@@ -391,7 +430,7 @@ class new_level:
         self.args = args
 
     def __enter__(self) -> Trace:
-        _interpreters.refused_conversion = False
+        _interpreters.refused_conversion = None
         stack = _interpreters.stack
         trace = self.trace_cls(len(stack), *self.args)
         stack.append(trace)
@@ -404,10 +443,10 @@ class new_level:
         _opened(-1)
         assert popped is self.trace, "interpreter stack out of order"
         popped.level = ENDED          # its tracers, if any escaped, now refuse to work
-        if (exc_type is ValueError and _interpreters.refused_conversion
-                and "sequence" in str(exc)):
-            _interpreters.refused_conversion = False
-            raise TypeError(_CONVERSION_REFUSED) from exc
+        refused = _interpreters.refused_conversion
+        if exc_type is ValueError and refused is not None and "sequence" in str(exc):
+            _interpreters.refused_conversion = None
+            raise refused from exc
 
 
 def bind(prim: Primitive, *args, **params):

@@ -12,7 +12,9 @@ registers the NumPy functions, methods and operators it implements:
   logaddexp, hypot, sinc, cbrt, ...), and the angle conversions;
 - `reductions`: sum, max, min over axes, and mean;
 - `contractions`: matmul and what is written with it (dot, outer);
-- `structural`: reshape, transpose, broadcasting, indexing, joining (all free);
+- `structural`: reshape, transpose, broadcasting, indexing, joining, axes (all free);
+- `building`: numpy.array of traced values, stacking, repeat, tile, pad, linspace;
+- `indexing`: split, flips, roll, take, diag, diagonal, tril, triu, sort, select (free);
 - `linalg`: numpy.linalg's solve, inv, det, slogdet, cholesky, eigh, eigvalsh, svd, svdvals
   and pinv (LAPACK-backed: the textbook algorithm's exact counts, or for eigh and svd the
   standard dense model count, in a kind of its own).
@@ -29,10 +31,12 @@ from .elementwise import (abs_, add, ceil, clip, cos, div, equal, exp, floor, fl
 from .transcendental import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, cbrt,
                              cosh, deg2rad, exp2, expm1, hypot, log1p, log2, log10, logaddexp,
                              logaddexp2, rad2deg, sinc, sinh, tan)
-from .structural import (broadcast_to, concatenate, getitem, reshape, scatter, setitem, stack,
-                         stop_gradient, transpose)
+from .structural import (astype, broadcast_to, concatenate, getitem, reshape, scatter,
+                         setitem, stop_gradient, transpose)
 from .reductions import max_, mean, min_, sum_, unbroadcast
 from .contractions import dot, matmul, outer
+from .building import stack
+from . import indexing  # noqa: F401  (registers its NumPy functions)
 from .linalg import (cholesky, det, eigh, eigvalsh, inv, pinv, slogdet, solve, svd, svdvals,
                      triangular_solve)
 
@@ -48,7 +52,7 @@ __all__ = [
     "sinc", "cbrt", "deg2rad", "rad2deg",
     "sum_", "max_", "min_", "mean", "unbroadcast", "matmul", "dot", "outer",
     "reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem", "concatenate",
-    "stack", "stop_gradient",
+    "stack", "stop_gradient", "astype",
     "solve", "inv", "det", "slogdet", "cholesky", "triangular_solve", "eigh", "eigvalsh",
     "svd", "svdvals", "pinv",
 ]

@@ -32,7 +32,8 @@ from ..numpy_dispatch import implements, operator, ufunc, unsupported
 from ._base import register, result_dtype, tangent_sum
 from .elementwise import mul, neg, sub
 from .reductions import sum_
-from .structural import broadcast_to, getitem, reshape, stack, swap_last, transpose
+from .building import stack
+from .structural import broadcast_to, getitem, reshape, swap_last, transpose
 
 __all__ = ["matmul", "contract", "dot", "outer", "inner", "vdot", "tensordot", "einsum",
            "einsum_path", "kron", "cross"]

@@ -1,8 +1,12 @@
-"""Structural primitives: reshaping, transposing, broadcasting, indexing, joining.
+"""Structural primitives: reshaping, transposing, broadcasting, indexing, joining, casting;
+and the NumPy functions on axes (moveaxis, swapaxes, rollaxis, atleast_1d/2d/3d).
 
 They move or select values and cost nothing (docs/design.md, section 2). All are linear, so
 their JVP is the primitive itself; their VJPs move cotangents back (a broadcast's VJP is
-summed by the reverse sweep, which is counted).
+summed by the reverse sweep, which is counted, and so are the adds of a scatter whose
+advanced index repeats a position). `costad.primitives.building` and
+`costad.primitives.indexing` build the rest of NumPy's building and reshaping functions
+from these primitives.
 """
 from __future__ import annotations
 
@@ -12,12 +16,15 @@ import numpy as np
 
 from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, is_abstract,
                     nbytes_of, no_traffic, shape_of, size_of)
+from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
                     result_dtype, view_abstract)
 
 __all__ = ["reshape", "transpose", "broadcast_to", "getitem", "scatter", "setitem",
-           "concatenate", "stop_gradient", "stack", "swap_last"]
+           "concatenate", "stop_gradient", "astype", "cast", "float_dtype", "swap_last",
+           "repeated_writes", "axis_index", "axis_tuple", "permute", "as_array", "moveaxis",
+           "swapaxes", "rollaxis", "atleast_1d", "atleast_2d", "atleast_3d"]
 
 
 def _reshape_impl(x, shape):
@@ -90,12 +97,44 @@ def _scatter_impl(value, shape, index):
     return dense
 
 
+def _is_basic_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (numbers.Integral, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def repeated_writes(shape: tuple, index) -> int:
+    """How many of the positions ``zeros(shape)[index]`` selects were selected before.
+
+    Adding values at ``index`` costs one add for each (the first value at a position is an
+    assignment). Basic indices never repeat a position. For advanced ones the coordinates
+    of every selected element are read from per-axis ``arange`` grids broadcast to
+    ``shape`` (zero strides, so memory is that of the selection, never of ``shape``).
+    """
+    if _is_basic_index(index) or not shape:
+        return 0
+    coords = []
+    for k, n in enumerate(shape):
+        grid = np.arange(n).reshape(tuple(-1 if j == k else 1 for j in range(len(shape))))
+        coords.append(np.broadcast_to(grid, shape)[index].ravel())
+    if coords[0].size == 0:
+        return 0
+    flat = np.ravel_multi_index(tuple(coords), shape)
+    return int(flat.size - np.unique(flat).size)
+
+
+def _scatter_cost(out, value, shape, index):
+    repeats = repeated_writes(shape, index)
+    return {"add": repeats} if repeats else {}
+
+
 scatter = register(Primitive(
-    "scatter", _scatter_impl, free,
+    "scatter", _scatter_impl, _scatter_cost,
     vjp=(lambda ct, out, value, shape, index: getitem(ct, index=index),), linear=True,
     abstract=lambda value, shape, index: ShapeDtype(shape, result_dtype(value)),
     doc="zeros of a shape with value added at index (the dense form of an indexed "
-        "cotangent; free)"))
+        "cotangent): free, except one add for each value landing on a position already "
+        "written (repeated advanced indices)"))
 
 
 def _setitem_impl(x, value, index):
@@ -158,6 +197,18 @@ concatenate = register(Primitive(
     _concatenate_jvp, Joint(_concatenate_vjp), abstract=_concatenate_abstract,
     doc="join arrays along an axis (free)"))
 
+
+def _astype_impl(x, dtype):
+    out = np.asarray(x).astype(dtype)
+    return out[()] if out.ndim == 0 else out          # 0-d gives a NumPy scalar
+
+
+astype = register(Primitive(
+    "astype", _astype_impl, free,
+    vjp=(lambda ct, out, x, dtype: astype(ct, dtype=dtype_of(x)),), linear=True,
+    abstract=lambda x, dtype: ShapeDtype(shape_of(x), dtype),
+    doc="x cast to another floating dtype (free; its VJP casts the cotangent back)"))
+
 stop_gradient = register(Primitive(
     "stop_gradient", lambda x: x, free, differentiable=False, abstract=like_argument,
     traffic=no_traffic,
@@ -206,19 +257,119 @@ def _transpose_method(x, *axes):
     return _transpose(x, axes if axes != () else None)
 
 
-@implements(np.concatenate)
-def _np_concatenate(arrays, axis=0):
-    return concatenate(*arrays, axis=axis)
 
 
-@implements(np.stack)
-def stack(arrays, axis=0):
-    """Join arrays along a new axis (free)."""
-    arrays = list(arrays)
-    ndim = len(shape_of(arrays[0])) + 1
-    ax = axis % ndim
-    expanded = [reshape(a, shape=shape_of(a)[:ax] + (1,) + shape_of(a)[ax:]) for a in arrays]
-    return concatenate(*expanded, axis=ax)
+# ------------------------------------------------------------------- axes and dimensions
+
+def axis_index(axis, ndim: int, what: str) -> int:
+    """One axis, resolved to a non-negative int, with an error naming ``what``."""
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, (bool, np.bool_)):
+        raise ShapeError(f"costad: {what}: axis {axis!r} is not an integer")
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"costad: {what}: axis {axis} is out of bounds for an array of "
+                         f"dimension {ndim}")
+    return int(axis) % ndim
+
+
+def axis_tuple(axis, ndim: int, what: str) -> tuple[int, ...]:
+    """One axis or a sequence of them, resolved, in the order given, without repeats."""
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = tuple(axis_index(a, ndim, what) for a in axes)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"costad: {what}: repeated axis in {axes}")
+    return out
+
+
+def permute(a, order):
+    """Transpose ``a`` to the axis order ``order`` (free; the identity is ``a`` itself)."""
+    order = tuple(order)
+    if order == tuple(range(len(order))):
+        return a
+    return transpose(a, axes=order)
+
+
+def as_array(a):
+    """An argument of a joining function as an array: a traced value as it is, a constant
+    (list, number) as a NumPy array; a list holding traced values is built with
+    `numpy.array`'s traced form."""
+    if isinstance(a, (Tracer, np.ndarray, ShapeDtype)):
+        return a
+    from .building import asarray, contains_traced
+    return asarray(a) if contains_traced(a) else np.asarray(a)
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    """Move axes to new positions, the others keeping their order (free)."""
+    ndim = len(shape_of(a))
+    src = axis_tuple(source, ndim, "numpy.moveaxis")
+    dst = axis_tuple(destination, ndim, "numpy.moveaxis")
+    if len(src) != len(dst):
+        raise ShapeError("costad: numpy.moveaxis: source and destination must have the same "
+                         "number of elements")
+    order = [n for n in range(ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(a, order)
+
+
+@implements(np.swapaxes, methods=("swapaxes",))
+def swapaxes(a, axis1, axis2):
+    """Exchange two axes (free)."""
+    ndim = len(shape_of(a))
+    i, j = axis_index(axis1, ndim, "numpy.swapaxes"), axis_index(axis2, ndim, "numpy.swapaxes")
+    order = list(range(ndim))
+    order[i], order[j] = j, i
+    return permute(a, order)
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    """Roll ``axis`` back until it lies at position ``start`` (free); NumPy's rules."""
+    ndim = len(shape_of(a))
+    axis = axis_index(axis, ndim, "numpy.rollaxis")
+    if not isinstance(start, numbers.Integral) or isinstance(start, bool):
+        raise ShapeError(f"costad: numpy.rollaxis: start {start!r} is not an integer")
+    start = int(start) + ndim if start < 0 else int(start)
+    if not 0 <= start < ndim + 1:
+        raise ShapeError(f"costad: numpy.rollaxis: start must satisfy {-ndim} <= start < "
+                         f"{ndim + 1}")
+    if axis < start:
+        start -= 1
+    order = [n for n in range(ndim) if n != axis]
+    order.insert(start, axis)
+    return permute(a, order)
+
+
+def _atleast(arys, expand):
+    out = tuple(_expanded(as_array(a), expand) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+def _expanded(a, expand):
+    shape = tuple(shape_of(a))
+    new = expand(shape)
+    return a if new == shape else reshape(a, shape=new)
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys):
+    """0-d inputs become shape (1,) (free)."""
+    return _atleast(arys, lambda s: s if s else (1,))
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys):
+    """0-d inputs become (1, 1), 1-d inputs (1, n) (free)."""
+    return _atleast(arys, lambda s: ((1,) * (2 - len(s)) + s) if len(s) < 2 else s)
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    """0-d inputs become (1, 1, 1), (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1) (free)."""
+    def expand(s):
+        return {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}.get(len(s), s)
+    return _atleast(arys, expand)
 
 
 @implements(np.broadcast_to)
@@ -292,10 +443,23 @@ def _iter(self):
 
 
 def _astype(self, dtype, *args, **kwargs):
-    if np.issubdtype(np.dtype(dtype), np.floating):
-        return self
-    raise TypeError(f"costad cannot cast a traced value to {np.dtype(dtype)}: its derivative "
-                    "would be lost")
+    return cast(self, dtype, "ndarray.astype")
+
+
+def float_dtype(dtype, what: str) -> np.dtype:
+    """``dtype`` if it is a floating dtype; any other is refused (casting a traced value to
+    an integer, boolean or complex dtype would lose its derivative)."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise UnsupportedOperationError(f"costad: {what} cannot cast a traced value to "
+                                        f"{dtype}: its derivative would be lost")
+    return dtype
+
+
+def cast(x, dtype, what: str):
+    """``x`` in another floating dtype (free); the same dtype gives ``x`` itself."""
+    dtype = float_dtype(dtype, what)
+    return x if dtype == dtype_of(x) else astype(x, dtype=dtype)
 
 
 method("__getitem__", _getitem)

@@ -11,4 +11,5 @@ SAMPLES = {
     "scatter": ([any_(2)], {"shape": (5,), "index": np.array([1, 3])}),
     "setitem": ([any_(5), any_(2)], {"index": np.array([1, 3])}),
     "concatenate": ([any_(2, 3), any_(1, 3)], {"axis": 0}),
+    "astype": ([any_(2, 3)], {"dtype": np.dtype(np.float64)}),
 }
