@@ -40,10 +40,12 @@ def zeros_like_leaf(leaf):
     return np.zeros(shape_of(leaf), dtype=dtype_of(leaf))       # a tracer of an outer level
 
 
-def as_leaf_gradient(g, leaf):
+def as_leaf_gradient(g, leaf, owned: bool = False):
     """The gradient ``g`` of one input leaf, with the leaf's type, dtype and shape.
 
-    A gradient of another shape is an internal error: it is never broadcast to fit.
+    A gradient of another shape is an internal error: it is never broadcast to fit. An
+    array is copied unless ``owned`` says nothing else holds it (a fresh, writeable array of
+    the leaf's dtype, returned once): a view of the tape or a shared adjoint never is.
     """
     if g is None:
         return zeros_like_leaf(leaf)
@@ -57,8 +59,18 @@ def as_leaf_gradient(g, leaf):
     if leaf.__class__ is float:
         return float(g)
     if isinstance(leaf, np.ndarray):
+        if owned and g.__class__ is np.ndarray and g.dtype == leaf.dtype:
+            return g
         return np.array(g, dtype=leaf.dtype)      # a fresh array, never a view of the tape
     return leaf.dtype.type(g)
+
+
+def _owned(adjoint, seeds: list, adjoints: list) -> bool:
+    """True if an input's adjoint array is the sweep's own: made by a primitive (no base),
+    writeable, not a seed the caller passed, and the adjoint of this input only."""
+    return (adjoint.__class__ is np.ndarray and adjoint.base is None
+            and adjoint.flags.writeable and not any(adjoint is s for s in seeds)
+            and sum(a is adjoint for a in adjoints) == 1)
 
 
 def check_real_leaf(value, path: str, what: str):
@@ -128,7 +140,8 @@ def make_vjp(f: Callable, x: Any):
         out_tree.check_matches(ct_tree, "the cotangent", "f's output", "ct")
         seeds = [(node, c) for node, c in zip(nodes, ct_leaves) if node is not None]
         adjoints = backward(tape, seeds, inputs)
-        return in_tree.unflatten(as_leaf_gradient(a, leaf) for a, leaf in zip(adjoints, leaves))
+        return in_tree.unflatten(as_leaf_gradient(a, leaf, _owned(a, ct_leaves, adjoints))
+                                 for a, leaf in zip(adjoints, leaves))
 
     return value, pullback
 

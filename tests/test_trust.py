@@ -408,3 +408,19 @@ def test_namedtuples_are_containers_and_list_subclasses_are_refused_clearly():
 
     with pytest.raises(costad.InputTypeError, match="MyList"):
         costad.grad(lambda p: p[0] * p[1])(MyList([2.0, 3.0]))
+
+
+def test_gradients_never_alias_each_other_the_seed_or_the_tape():
+    W = np.arange(6.0).reshape(2, 3)
+    # add's VJP hands the same cotangent to both arguments: two distinct arrays come back
+    ga, gb = costad.grad(lambda d: np.sum((d[0] + d[1]) @ W.T))([np.ones(3), np.ones(3)])
+    assert ga is not gb and not np.shares_memory(ga, gb)
+    ga += 1.0
+    np.testing.assert_array_equal(gb, W.sum(axis=0))
+    # the identity's pullback returns the seed's values, never the caller's array itself
+    seed = np.array([1.0, 2.0])
+    _, pullback = costad.vjp(lambda x: x, np.zeros(2))
+    g = pullback(seed)
+    assert g is not seed
+    g[0] = 99.0
+    assert seed[0] == 1.0
