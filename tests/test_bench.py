@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from costad import bench, results
-from costad.cli import main
+from costad.study import bench, results
+from costad.study.commands import main
 
 BENCH_FILE = '''
 import numpy as np

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from costad import peers
-from costad.cli import main
+from costad.study import peers
+from costad.study.commands import main
 from costad.functions import seed_pairs_loop
 
 

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costad import results
-from costad.cli import main
-from costad.studies import STUDY_NAMES, Settings, run_study
+from costad.study import Settings, names, results, run_study
+from costad.study.commands import main
+from costad.study.provenance import provenance
+
+STUDY_NAMES = names()
 
 QUICK = Settings.make(quick=True, repeats=1)
 
@@ -83,7 +85,7 @@ def test_same_seed_reproduces_every_count():
 
 def test_results_round_trip_and_hash_check(tmp_path, quick_results):
     df = quick_results["chain"]
-    results.write(df, "chain", tmp_path, results.provenance(["test"], seed=0))
+    results.write(df, "chain", tmp_path, provenance(["test"], seed=0))
     loaded, meta = results.load("chain", tmp_path)
     assert meta["schema"] == results.SCHEMA and meta["rows"] == len(df)
     for key in ("git_commit", "python", "numpy", "blas", "cpu", "os", "timer", "date", "argv"):
@@ -116,7 +118,7 @@ def test_interrupted_run_leaves_previous_results_intact(tmp_path, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr("costad.studies.graph._run", interrupted)
+    monkeypatch.setattr("costad.study.experiments.graph._run", interrupted)
     assert main(["run", "graph", "--quick", "--results", str(tmp_path)]) == 130
     # an interruption in the middle of writing: the temporary file never replaces the old
     monkeypatch.undo()

@@ -24,10 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from .api import count
-from .cost import counting
-from .functions import seed_pairs_loop
-from .gradients import value_and_grad
+from costad import count, counting, value_and_grad
+from costad.functions import seed_pairs_loop
 
 __all__ = ["PEERS", "available_peers", "seed_loop", "scalar_loop_runners", "scalar_loop_rows"]
 

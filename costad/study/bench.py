@@ -13,16 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import BenchmarkFileError
 from .results import to_frame
 
 __all__ = ["BenchmarkFileError", "load_json", "to_tidy", "counts_of", "Comparison", "compare"]
 
 COUNT_PREFIXES = ("count_", "stored_")
 GRID_KEYS = ("n", "R", "T", "m")
-
-
-class BenchmarkFileError(Exception):
-    """A file that is not a pytest-benchmark JSON."""
 
 
 def load_json(path) -> dict:

@@ -2,8 +2,9 @@
 
 The CSV has one row per observation in the columns of `COLUMNS`; counts are exact integers
 (written and read back as integers, whatever their size). The JSON carries the provenance
-(costad version, git commit and dirty flag, Python, NumPy, BLAS, threads, CPU, OS, argv,
-grid, seed, repeats, timer, date) and the sha256 of the CSV, which `load` checks.
+(`costad.study.provenance`: costad version, git commit and dirty flag, Python, NumPy, BLAS,
+threads, CPU, OS, argv, grid, seed, repeats, timer, date) and the sha256 of the CSV, which
+`load` checks.
 
 Writes are atomic: each file is written to a temporary file in the same folder and renamed
 over the old one, and the JSON (which names the CSV's hash) is renamed last, so an
@@ -11,23 +12,20 @@ interrupted run leaves the previous results readable and consistent.
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import ResultsError
+
 __all__ = ["SCHEMA", "COLUMNS", "INTEGER_UNITS", "ResultsError", "to_frame", "write", "load",
-           "provenance", "csv_path", "json_path"]
+           "csv_path", "json_path"]
 
 SCHEMA = "costad.results/1"
 
@@ -37,10 +35,6 @@ GRID_COLUMNS = ["n", "R", "T", "m", "iteration", "replicate"]
 
 # Values in these units are exact integers.
 INTEGER_UNITS = {"ops", "nodes", "bytes", "count", "bool"}
-
-
-class ResultsError(Exception):
-    """A results file that is missing, of another schema, or does not match its hash."""
 
 
 def csv_path(directory, name: str) -> Path:
@@ -104,65 +98,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def _blas() -> dict:
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        return {"name": blas.get("name"), "version": blas.get("version")}
-    except Exception:                               # older NumPy: no dict mode
-        return {}
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def provenance(argv: list[str] | None = None, **extra) -> dict:
-    """Where and how results were produced (the JSON beside each CSV)."""
-    from . import __version__
-    commit = _git("rev-parse", "HEAD")
-    # Results and reports are outputs, not inputs: writing them does not make a run dirty.
-    dirty = _git("status", "--porcelain", "--", ":/", ":(top,exclude)results",
-                 ":(top,exclude)reports")
-    clock = time.get_clock_info("perf_counter")
-    info = {
-        "schema": SCHEMA,
-        "costad_version": __version__,
-        "git_commit": commit,
-        "git_dirty": None if dirty is None else bool(dirty),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "blas": _blas(),
-        "threads": {"cpu_count": os.cpu_count(),
-                    **{k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                  "MKL_NUM_THREADS") if k in os.environ}},
-        "cpu": _cpu(),
-        "os": platform.platform(),
-        "argv": list(sys.argv if argv is None else argv),
-        "timer": {"name": "time.perf_counter", "resolution_s": clock.resolution},
-        "date": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
-    }
-    info.update(extra)
-    return info
 
 
 def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Path]:

@@ -1,0 +1,186 @@
+"""The report: `results/` in, `reports/` out (figures, a fits table, README.md).
+
+Everything is computed from the results files; nothing is measured. The report loops over
+the registered experiments: each contributes its section (title, sentence), its figures, its
+curves of the fits table and its rows of the claims table.
+
+The output is byte-identical when rebuilt from the same results on the same machine:
+matplotlib's default style is used whatever the user's matplotlibrc says, SVG ids come from a
+fixed hash salt, files carry no build timestamp (a date appears only when SOURCE_DATE_EPOCH
+is set), and the metadata of every figure names the costad version, the commit and the
+sha256 of the results it shows. `check` rebuilds into a temporary folder and lists every file
+that differs.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import filecmp
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+import pandas as pd
+
+from costad import __version__
+
+from .claims import COLUMNS as CLAIM_COLUMNS
+from .fits import fits_table
+from .registry import all_experiments
+from .results import ResultsError, load
+
+__all__ = ["build", "check", "Outcome", "claims_table", "FIGURE_DIR"]
+
+FIGURE_DIR = "figures"
+
+
+@dataclass
+class Outcome:
+    """What a build wrote, and what it could not build (experiment -> reason)."""
+
+    files: list[Path] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def style():
+    """matplotlib's defaults plus fixed SVG ids, independent of the user's matplotlibrc."""
+    with matplotlib.style.context("default"), matplotlib.rc_context(
+            {"svg.hashsalt": "costad", "svg.fonttype": "path", "figure.dpi": 100,
+             "savefig.dpi": 100}):
+        yield
+
+
+def _date():
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+
+
+def _save(fig, stem: Path, meta: dict) -> list[Path]:
+    description = (f"costad {__version__}; results {meta.get('experiment')}.csv sha256 "
+                   f"{meta.get('csv_sha256')}; commit {meta.get('git_commit')}")
+    date = _date()
+    svg, png = stem.with_suffix(".svg"), stem.with_suffix(".png")
+    fig.tight_layout()
+    fig.savefig(svg, format="svg", metadata={"Creator": f"costad {__version__}",
+                                             "Description": description, "Date": date})
+    png_meta = {"Software": f"costad {__version__}", "Description": description}
+    if date is not None:
+        png_meta["Creation Time"] = date.isoformat()
+    fig.savefig(png, format="png", metadata=png_meta)
+    return [svg, png]
+
+
+def _load_all(results_dir) -> tuple[dict, dict]:
+    data, missing = {}, {}
+    for experiment in all_experiments():
+        try:
+            data[experiment.name] = load(experiment.name, results_dir)
+        except ResultsError as err:
+            missing[experiment.name] = str(err)
+    return data, missing
+
+
+def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
+    """Every experiment's claims rows (what is predicted, what was measured, whether it
+    holds), from its results and its own rows of the fits table."""
+    rows = []
+    for experiment in all_experiments():
+        if experiment.name in data:
+            own = fits[fits.experiment == experiment.name]
+            rows += experiment.claims(data[experiment.name][0], own)
+    return rows
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in frame.iterrows():
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|")
+                                       for v in r) + " |")
+    return "\n".join(lines)
+
+
+def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.DataFrame,
+            claims: list[dict]) -> str:
+    out = io.StringIO()
+    w = out.write
+    w("# costad report\n\n")
+    w("Built by `costad report` from `results/` alone; rebuild and verify with "
+      "`costad report --check`. Units: ops = counted elementary operations (per the cost "
+      "model of costad's README), mul = scalar multiplications, s = seconds per call.\n\n")
+    w("## Claims\n\n")
+    w(_markdown_table(pd.DataFrame(claims, columns=CLAIM_COLUMNS)) + "\n\n" if claims
+      else "No claims.\n\n")
+    if missing:
+        w("## Missing results\n\n")
+        for name, reason in missing.items():
+            w(f"- `{name}`: {reason}\n")
+        w("\n")
+    for experiment in all_experiments():
+        name = experiment.name
+        w(f"## {experiment.title}\n\n")
+        if name not in data:
+            w(f"Not built: results for `{name}` are missing.\n\n")
+            continue
+        w(experiment.sentence + "\n\n")
+        for stem in figures.get(name, []):
+            w(f"![{stem}]({FIGURE_DIR}/{stem}.png)\n\n[SVG]({FIGURE_DIR}/{stem}.svg)\n\n")
+        f = fits[fits.experiment == name]
+        if len(f):
+            w(_markdown_table(f.drop(columns="experiment")) + "\n\n")
+        meta = data[name][1]
+        w(f"Provenance: costad {meta.get('costad_version')}, commit "
+          f"`{str(meta.get('git_commit'))[:12]}`{' (dirty)' if meta.get('git_dirty') else ''}, "
+          f"results sha256 `{meta.get('csv_sha256', '')[:16]}`, {meta.get('cpu')}, "
+          f"{meta.get('os')}, Python {meta.get('python')}, NumPy {meta.get('numpy')}.\n\n")
+    return out.getvalue()
+
+
+def build(results_dir="results", out_dir="reports") -> Outcome:
+    """Build every figure, the fits table and README.md that the results allow."""
+    out_dir = Path(out_dir)
+    (out_dir / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+    data, missing = _load_all(results_dir)
+    outcome = Outcome(missing=dict(missing))
+    figures: dict[str, list[str]] = {}
+    with style():
+        for experiment in all_experiments():
+            if experiment.name not in data:
+                continue
+            df, meta = data[experiment.name]
+            stems = figures[experiment.name] = []
+            for stem, builder in experiment.figures(df).items():
+                outcome.files += _save(builder(), out_dir / FIGURE_DIR / stem, meta)
+                stems.append(stem)
+    fits = fits_table(all_experiments(), data)
+    claims = claims_table(data, fits)
+    fits_file = out_dir / "fits.csv"
+    fits.to_csv(fits_file, index=False, lineterminator="\n")
+    readme = out_dir / "README.md"
+    readme.write_text(_readme(data, missing, figures, fits, claims))
+    outcome.files += [fits_file, readme]
+    return outcome
+
+
+def check(results_dir="results", out_dir="reports") -> list[str]:
+    """Rebuild into a temporary folder; return the files that differ from ``out_dir``."""
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome = build(results_dir, tmp)
+        problems = []
+        for fresh in outcome.files:
+            rel = fresh.relative_to(tmp)
+            committed = out_dir / rel
+            if not committed.exists():
+                problems.append(f"{committed} is missing")
+            elif not filecmp.cmp(fresh, committed, shallow=False):
+                problems.append(f"{committed} differs from a rebuild")
+        problems += [f"results for {name} are missing" for name in outcome.missing]
+    return problems
