@@ -50,4 +50,4 @@ def test_cli_prints_the_table(capsys):
     assert "reverse value_and_grad" in out and "us_per_counted_op" in out
     for label in peers.PEERS.values():
         assert label in out
-    assert main(["peers", "--pairs", "2", "--peer", "nope"]) == 2
+    assert main(["peers", "--pairs", "2", "--peer", "nope"]) == 1

@@ -23,18 +23,66 @@ GRID_KEYS = ("n", "R", "T", "m")
 
 
 def load_json(path) -> dict:
-    """Read a pytest-benchmark JSON (``--benchmark-json``), with a clear error otherwise."""
+    """Read a pytest-benchmark JSON (``--benchmark-json``), checking every entry the gate and
+    the table use; anything else is a `BenchmarkFileError` naming the file and the entry."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BenchmarkFileError(f"costad: {path} does not exist") from None
+    except OSError as err:
+        raise BenchmarkFileError(f"costad: cannot read {path}: {err.strerror or err}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BenchmarkFileError(f"costad: {path} is not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise BenchmarkFileError(f"costad: {path} is not JSON: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise BenchmarkFileError(f"costad: {path} is not a pytest-benchmark JSON "
                                  "(no 'benchmarks' list)")
+    seen = set()
+    for i, entry in enumerate(data["benchmarks"]):
+        name = _check_entry(path, i, entry)
+        if name in seen:
+            raise BenchmarkFileError(f"costad: {path}: benchmark {name!r} appears twice")
+        seen.add(name)
     return data
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_entry(path: Path, i: int, entry) -> str:
+    """Check one benchmark entry; return its fullname."""
+    where = f"costad: {path}: benchmark #{i}"
+    if not isinstance(entry, dict):
+        raise BenchmarkFileError(f"{where} is a {type(entry).__name__}, not an object")
+    name = entry.get("fullname")
+    if not isinstance(name, str) or not name:
+        raise BenchmarkFileError(f"{where} has no 'fullname'")
+    where = f"costad: {path}: benchmark {name!r}"
+    stats = entry.get("stats")
+    if not isinstance(stats, dict):
+        raise BenchmarkFileError(f"{where} has no 'stats' object")
+    for key in ("min", "median"):
+        if not _is_number(stats.get(key)) or stats[key] <= 0:
+            raise BenchmarkFileError(f"{where}: stats '{key}' must be a positive time in "
+                                     f"seconds, got {stats.get(key)!r}")
+    if not _is_number(stats.get("iqr")) or stats["iqr"] < 0:
+        raise BenchmarkFileError(f"{where}: stats 'iqr' must be a non-negative time, got "
+                                 f"{stats.get('iqr')!r}")
+    info = entry.get("extra_info", {})
+    if not isinstance(info, dict):
+        raise BenchmarkFileError(f"{where}: 'extra_info' must be an object, got "
+                                 f"{json.dumps(info)}")
+    for key, value in info.items():
+        if key.startswith(COUNT_PREFIXES) and (isinstance(value, bool)
+                                               or not isinstance(value, int) or value < 0):
+            raise BenchmarkFileError(f"{where}: extra_info '{key}' must be a non-negative "
+                                     f"integer count, got {value!r}")
+    return name
 
 
 def counts_of(benchmark: dict) -> dict[str, int]:

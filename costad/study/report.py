@@ -31,9 +31,10 @@ from costad import __version__
 from .claims import COLUMNS as CLAIM_COLUMNS
 from .fits import fits_table
 from .registry import all_experiments
+from .errors import ReportError
 from .results import ResultsError, load
 
-__all__ = ["build", "check", "Outcome", "claims_table", "FIGURE_DIR"]
+__all__ = ["build", "check", "Outcome", "claims_table", "source_date", "FIGURE_DIR"]
 
 FIGURE_DIR = "figures"
 
@@ -55,17 +56,35 @@ def style():
         yield
 
 
-def _date():
+def source_date() -> datetime.datetime | None:
+    """The build date SOURCE_DATE_EPOCH asks for (reproducible-builds.org), or None."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None:
         return None
-    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    try:
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ReportError(f"costad: SOURCE_DATE_EPOCH must be a whole number of seconds since "
+                          f"1970 (reproducible-builds.org), got {epoch!r}") from None
+
+
+def _prepare(out_dir: Path) -> None:
+    """Create the report folder and check it takes files, before anything is built."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(f"costad: the report folder {out_dir} is a file, not a folder")
+    try:
+        (out_dir / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir / FIGURE_DIR):
+            pass
+    except OSError as err:
+        raise ReportError(f"costad: cannot write the report into {out_dir}: "
+                          f"{err.strerror or err}") from None
 
 
 def _save(fig, stem: Path, meta: dict) -> list[Path]:
     description = (f"costad {__version__}; results {meta.get('experiment')}.csv sha256 "
                    f"{meta.get('csv_sha256')}; commit {meta.get('git_commit')}")
-    date = _date()
+    date = source_date()
     svg, png = stem.with_suffix(".svg"), stem.with_suffix(".png")
     fig.tight_layout()
     fig.savefig(svg, format="svg", metadata={"Creator": f"costad {__version__}",
@@ -144,9 +163,22 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
 
 
 def build(results_dir="results", out_dir="reports") -> Outcome:
-    """Build every figure, the fits table and README.md that the results allow."""
+    """Build every figure, the fits table and README.md that the results allow.
+
+    Refuses (`ReportError`) before writing anything when SOURCE_DATE_EPOCH is malformed or
+    the report folder cannot take files.
+    """
     out_dir = Path(out_dir)
-    (out_dir / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+    source_date()
+    _prepare(out_dir)
+    try:
+        return _build(results_dir, out_dir)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else f" into {out_dir}"
+        raise ReportError(f"costad: cannot write{where}: {err.strerror or err}") from None
+
+
+def _build(results_dir, out_dir: Path) -> Outcome:
     data, missing = _load_all(results_dir)
     outcome = Outcome(missing=dict(missing))
     figures: dict[str, list[str]] = {}
@@ -174,7 +206,8 @@ def check(results_dir="results", out_dir="reports") -> list[str]:
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         outcome = build(results_dir, tmp)
-        problems = []
+        # Missing results first: they are the cause of the differences that follow.
+        problems = [f"results for {name} are missing" for name in outcome.missing]
         for fresh in outcome.files:
             rel = fresh.relative_to(tmp)
             committed = out_dir / rel
@@ -182,5 +215,4 @@ def check(results_dir="results", out_dir="reports") -> list[str]:
                 problems.append(f"{committed} is missing")
             elif not filecmp.cmp(fresh, committed, shallow=False):
                 problems.append(f"{committed} differs from a rebuild")
-        problems += [f"results for {name} are missing" for name in outcome.missing]
     return problems

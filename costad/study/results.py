@@ -118,37 +118,93 @@ def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Pat
     return csv_path(directory, name), json_path(directory, name)
 
 
+def _read(path: Path, name: str) -> bytes:
+    """The bytes of one results file, or a ResultsError saying why not."""
+    if not path.exists() and not path.is_symlink():
+        raise ResultsError(f"costad: {path} is missing; run `costad run {name}`")
+    if path.is_dir():
+        raise ResultsError(f"costad: {path} is a folder, not a results file")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ResultsError(f"costad: cannot read {path}: {err.strerror or err}") from None
+
+
+def _meta(json_file: Path, text: bytes) -> dict:
+    try:
+        meta = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ResultsError(f"costad: {json_file} is not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise ResultsError(f"costad: {json_file} is not valid JSON ({err.msg} at line "
+                           f"{err.lineno}); it was truncated or edited") from None
+    if not isinstance(meta, dict):
+        raise ResultsError(f"costad: {json_file} holds a JSON {type(meta).__name__}, not the "
+                           "object describing a results file")
+    return meta
+
+
 def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
-    """Read ``NAME.csv`` and ``NAME.json``, checking the schema version and the CSV's sha256."""
+    """Read ``NAME.csv`` and ``NAME.json``, checking the schema version and the CSV's sha256.
+
+    Every way a file can be unusable (missing, a folder, unreadable, not UTF-8, malformed
+    JSON or CSV, no rows, a non-integer count) raises `ResultsError` with one clear line.
+    """
+    _check_name(name)
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ResultsError(f"costad: the results folder {directory} is a file, not a folder")
     csv_file, json_file = csv_path(directory, name), json_path(directory, name)
-    for path in (csv_file, json_file):
-        if not path.exists():
-            raise ResultsError(f"costad: {path} is missing; run `costad run {name}`")
-    meta = json.loads(json_file.read_text())
+    meta = _meta(json_file, _read(json_file, name))
     if meta.get("schema") != SCHEMA:
         raise ResultsError(f"costad: {json_file} has schema {meta.get('schema')!r}; this costad "
                            f"reads {SCHEMA!r}. Re-run `costad run {name}`.")
-    data = csv_file.read_bytes()
+    data = _read(csv_file, name)
     digest = hashlib.sha256(data).hexdigest()
     if digest != meta.get("csv_sha256"):
         raise ResultsError(f"costad: {csv_file} does not match the sha256 recorded in "
                            f"{json_file}; the file was changed or partly written")
-    df = pd.read_csv(io.BytesIO(data), dtype={"value": str, "predicted": str, "note": str,
-                                              "kind": str, "function": str, "strategy": str},
-                     keep_default_na=False,
-                     na_values={"param": [""], **{c: [""] for c in GRID_COLUMNS}})
+    return _frame(csv_file, data), meta
+
+
+def _frame(csv_file: Path, data: bytes) -> pd.DataFrame:
+    """Parse a results CSV (already checked against its hash) into the schema's types."""
+    try:
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
+                         encoding="utf-8")
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ResultsError(f"costad: {csv_file} is not a readable CSV "
+                           f"({' '.join(str(err).split())})") from None
     if list(df.columns) != COLUMNS:
         raise ResultsError(f"costad: {csv_file} has columns {list(df.columns)}, not {COLUMNS}")
-    df["value"] = pd.Series([_parse(v, u) for v, u in zip(df["value"], df["unit"])],
-                            dtype=object, index=df.index)
-    df["predicted"] = pd.Series([_parse(v, u) for v, u in zip(df["predicted"], df["unit"])],
-                                dtype=object, index=df.index)
+    if df.empty:
+        raise ResultsError(f"costad: {csv_file} has no observations (only its header)")
+    # The line of the file each row came from (the header is line 1), for error messages.
+    lines = range(2, len(df) + 2)
+    for col in ("value", "predicted"):
+        df[col] = pd.Series([_parse(v, u, csv_file, line, col) for v, u, line
+                             in zip(df[col], df["unit"], lines)], dtype=object, index=df.index)
     for col in GRID_COLUMNS:
-        df[col] = df[col].astype("Int64")
-    return df, meta
+        df[col] = pd.array([_parse(v, "count", csv_file, line, col)
+                            for v, line in zip(df[col], lines)], dtype="Int64")
+    df["param"] = [float("nan") if v is None else v for v in
+                   (_parse(v, "1", csv_file, line, "param") for v, line in zip(df["param"], lines))]
+    return df
 
 
-def _parse(text: str, unit: str):
+def _parse(text: str, unit: str, csv_file: Path, line: int, column: str):
     if text == "":
         return None
-    return int(text) if unit in INTEGER_UNITS else float(text)
+    try:
+        return int(text) if unit in INTEGER_UNITS else float(text)
+    except ValueError:
+        kind = "an integer" if unit in INTEGER_UNITS else "a number"
+        raise ResultsError(f"costad: {csv_file} line {line}: {column} {text!r} is not {kind} "
+                           f"(unit {unit!r})") from None
+
+
+def _check_name(name) -> None:
+    from .registry import valid_name
+    if not valid_name(name):
+        raise ResultsError(f"costad: {name!r} is not a valid results name: use letters, digits, "
+                           "'_', '.' and '-', starting with a letter or digit")

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import fail
+from . import fail, positive_int
 
 NAME = "peers"
 HELP = "time costad and the installed peers (PyTorch, HIPS autograd) on the scalar-code loop"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--pairs", type=int, nargs="+", default=[250, 1000, 4000], metavar="P",
+    parser.add_argument("--pairs", type=positive_int, nargs="+", default=[250, 1000, 4000], metavar="P",
                         help="numbers of pairs (default: 250 1000 4000)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="timed rounds (default 5)")
     parser.add_argument("--peer", nargs="+", default=None, metavar="NAME",
                         help="peers to time (default: every one installed of torch, autograd)")
 
@@ -22,7 +22,7 @@ def run(args) -> int:
     try:
         rows = peers.scalar_loop_rows(args.pairs, args.repeats, args.peer)
     except ValueError as err:
-        return fail(str(err).removeprefix("costad: "))
+        return fail(str(err))
     frame = pd.DataFrame(rows, columns=["library", "variant", "pairs", "K", "W", "time_min_s",
                                         "us_per_f_op", "us_per_counted_op"])
     frame = frame.astype({"pairs": "Int64", "K": "Int64", "W": "Int64"})   # exact, NA-safe

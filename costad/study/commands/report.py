@@ -1,8 +1,9 @@
 """`costad report`: figures, fits and reports/README.md from results (or --check them)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from . import fail
 
 NAME = "report"
 HELP = "figures, fits and reports/README.md from results"
@@ -21,10 +22,13 @@ def run(args) -> int:
     if args.check:
         problems = report.check(args.results, args.out)
         if problems:
-            print("costad report --check: the report does not match a rebuild:", file=sys.stderr)
+            print(f"costad report --check: {args.out} does not match a rebuild from "
+                  f"{args.results}:")
             for p in problems:
-                print(f"  {p}", file=sys.stderr)
-            return 1
+                print(f"  {p}")
+            shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+            return fail(f"the report in {args.out} does not match a rebuild from "
+                        f"{args.results} ({len(problems)} problem(s), listed above): {shown}")
         print(f"costad report --check: {args.out} matches a rebuild from {args.results}")
         return 0
     outcome = report.build(args.results, args.out)
@@ -32,8 +36,9 @@ def run(args) -> int:
     print(f"written: {len(outcome.files)} files in {out} (figures in "
           f"{out / report.FIGURE_DIR}, report {out / 'README.md'})")
     if outcome.missing:
-        print("costad report: built what it could; missing results:", file=sys.stderr)
+        print("built what the results allow; not built:")
         for name, reason in outcome.missing.items():
-            print(f"  {name}: {reason}", file=sys.stderr)
-        return 1
+            print(f"  {name}: {reason.removeprefix('costad: ')}")
+        return fail(f"results missing or unusable for {', '.join(outcome.missing)} "
+                    "(listed above); the rest of the report is built")
     return 0

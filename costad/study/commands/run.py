@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import Settings, get, names, run_study
 from ..provenance import provenance
 from ..results import ResultsError, write
-from . import fail
+from . import fail, nonnegative_int, positive_int
 
 NAME = "run"
 HELP = "run experiments and write results/NAME.csv and .json"
@@ -22,8 +22,9 @@ def add_arguments(parser) -> None:
                         help="small grids (under a minute in all)")
     parser.add_argument("--results", default="results",
                         help="results folder (default: results)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--repeats", type=int, default=None,
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="random seed, a non-negative integer (default 0)")
+    parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
 
 

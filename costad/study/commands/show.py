@@ -4,14 +4,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ..results import ResultsError, load
-from . import fail
+from . import fail, results_name
 
 NAME = "show"
 HELP = "a compact table of a results file"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("name", metavar="NAME", type=results_name)
     parser.add_argument("--results", default="results",
                         help="results folder (default: results)")
 
