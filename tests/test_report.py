@@ -114,3 +114,34 @@ def test_partial_results_name_what_is_missing_and_build_the_rest(quick_dir, tmp_
     assert (out / "figures" / "dag.svg").exists() and (out / "figures" / "chain.svg").exists()
     assert not (out / "figures" / "rnn.svg").exists()
     assert "Not built: results for `rnn` are missing" in (out / "README.md").read_text()
+
+
+def test_a_mistyped_results_folder_does_not_wipe_the_report(quick_dir, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["report", "--results", str(quick_dir), "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for wrong in (tmp_path / "reslts", empty):
+        capsys.readouterr()
+        assert main(["report", "--results", str(wrong), "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and "no results" in err and str(wrong) in err
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "never").exists()
+    assert main(["report", "--results", str(empty), "--out", str(tmp_path / "never")]) == 1
+    assert not (tmp_path / "never").exists()          # refused before creating anything
+
+
+def test_an_unreadable_results_file_is_listed_and_the_rest_is_built(quick_dir, tmp_path,
+                                                                    capsys):
+    partial = tmp_path / "partial"
+    shutil.copytree(quick_dir, partial)
+    (partial / "graph.json").write_text('{"schema": "costad.res')      # truncated
+    out = tmp_path / "out"
+    assert main(["report", "--results", str(partial), "--out", str(out)]) == 1
+    readme = (out / "README.md").read_text()
+    assert "`graph`" in readme and "not valid JSON" in readme
+    assert "Not built: results for `graph` are missing or unreadable" in readme
+    assert (out / "figures" / "chain.svg").exists() and "| C5 |" in readme
+    assert "graph" in capsys.readouterr().err

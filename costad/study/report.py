@@ -138,7 +138,7 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
     w(_markdown_table(pd.DataFrame(claims, columns=CLAIM_COLUMNS)) + "\n\n" if claims
       else "No claims.\n\n")
     if missing:
-        w("## Missing results\n\n")
+        w("## Missing or unreadable results\n\n")
         for name, reason in missing.items():
             w(f"- `{name}`: {reason}\n")
         w("\n")
@@ -146,7 +146,7 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         name = experiment.name
         w(f"## {experiment.title}\n\n")
         if name not in data:
-            w(f"Not built: results for `{name}` are missing.\n\n")
+            w(f"Not built: results for `{name}` are missing or unreadable.\n\n")
             continue
         w(experiment.sentence + "\n\n")
         for stem in figures.get(name, []):
@@ -165,21 +165,28 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
 def build(results_dir="results", out_dir="reports") -> Outcome:
     """Build every figure, the fits table and README.md that the results allow.
 
-    Refuses (`ReportError`) before writing anything when SOURCE_DATE_EPOCH is malformed or
-    the report folder cannot take files.
+    Results that are missing or unreadable are listed in the report (and in
+    ``Outcome.missing``) and the rest is built. Refuses (`ReportError`) before writing
+    anything when no results load at all, when SOURCE_DATE_EPOCH is malformed or when the
+    report folder cannot take files.
     """
     out_dir = Path(out_dir)
     source_date()
+    data, missing = _load_all(results_dir)
+    if not data:
+        # A mistyped --results must not replace a good report with an empty one.
+        first = next(iter(missing.values()), "").removeprefix("costad: ")
+        raise ReportError(f"costad: no results could be read from {results_dir}, so nothing "
+                          f"was written (for example: {first})")
     _prepare(out_dir)
     try:
-        return _build(results_dir, out_dir)
+        return _build(data, missing, out_dir)
     except OSError as err:
         where = f" {err.filename}" if err.filename else f" into {out_dir}"
         raise ReportError(f"costad: cannot write{where}: {err.strerror or err}") from None
 
 
-def _build(results_dir, out_dir: Path) -> Outcome:
-    data, missing = _load_all(results_dir)
+def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
     outcome = Outcome(missing=dict(missing))
     figures: dict[str, list[str]] = {}
     with style():
