@@ -1,6 +1,8 @@
 """The experiments in quick mode: counts equal their closed forms, the claims hold, and
 results are written atomically with provenance and read back checked."""
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -152,3 +154,14 @@ def test_cli_list_run_show(tmp_path, capsys):
     assert main(["show", "chain", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "left" in out and "predicted" in out
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_results_files_get_the_mode_the_umask_gives(tmp_path, quick_results, umask, mode):
+    old = os.umask(umask)
+    try:
+        results.write(quick_results["graph"], "graph", tmp_path, {})
+    finally:
+        os.umask(old)
+    for suffix in (".csv", ".json"):
+        assert stat.S_IMODE((tmp_path / f"graph{suffix}").stat().st_mode) == mode

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -85,9 +85,23 @@ def _csv_text(df: pd.DataFrame) -> str:
     return out.getvalue()
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, open for writing, with the mode the umask gives.
+
+    (`tempfile.mkstemp` would create it 0600 whatever the umask, and the results would be
+    unreadable to the group and others that every other file of the folder is readable by.)
+    """
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:                   # 48 random bits: practically never
+            continue
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
