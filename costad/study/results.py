@@ -6,16 +6,27 @@ The CSV has one row per observation in the columns of `COLUMNS`; counts are exac
 threads, CPU, OS, argv, grid, seed, repeats, timer, date) and the sha256 of the CSV, which
 `load` checks.
 
-Writes are atomic: each file is written to a temporary file in the same folder and renamed
-over the old one, and the JSON (which names the CSV's hash) is renamed last, so an
-interrupted run leaves the previous results readable and consistent.
+The CSV and the JSON are one unit, under a kill and under concurrent runs:
+
+- every write holds an exclusive lock on the folder (``.costad.lock``, `fcntl.flock`; the
+  kernel releases it when a process dies), so two runs never interleave their files;
+- the new pair is first written in full beside the old one, as ``.NAME.pending.csv`` and
+  ``.NAME.pending.json`` (each a temporary file renamed into place, fsynced); then the CSV is
+  renamed over ``NAME.csv`` (the commit point) and the JSON over ``NAME.json``;
+- a write cut before the commit point leaves the previous pair in place (its pending files
+  are discarded by the next write); a write cut between the two renames leaves the new CSV
+  beside its complete pending JSON: `load` reads that pair, and the next write in the folder
+  renames the JSON into place (roll forward);
+- `load` takes the lock shared when the folder has one, so it never reads half a write.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -23,6 +34,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import ResultsError
+
+try:                                              # POSIX; elsewhere writes are not locked
+    import fcntl
+except ImportError:                               # pragma: no cover
+    fcntl = None
 
 __all__ = ["SCHEMA", "COLUMNS", "INTEGER_UNITS", "ResultsError", "to_frame", "write", "load",
            "csv_path", "json_path"]
@@ -35,6 +51,9 @@ GRID_COLUMNS = ["n", "R", "T", "m", "iteration", "replicate"]
 
 # Values in these units are exact integers.
 INTEGER_UNITS = {"ops", "nodes", "bytes", "count", "bool"}
+
+
+LOCK_NAME = ".costad.lock"
 
 
 def csv_path(directory, name: str) -> Path:
@@ -114,22 +133,123 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _pending(directory: Path, name: str, suffix: str) -> Path:
+    return directory / f".{name}.pending{suffix}"
+
+
+def _fsync_folder(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (a crash of the machine keeps them)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:                                 # pragma: no cover - not on every OS
+        return
+    try:
+        os.fsync(fd)
+    except OSError:                                 # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path, exclusive: bool):
+    """Hold the folder's lock: exclusive to write, shared to read; yields whether it holds it.
+
+    A reader takes it only if the lock file exists and can be opened (a folder of committed
+    results never written here has none, and a read-only folder takes no new file).
+    """
+    if fcntl is None:                               # pragma: no cover
+        yield False
+        return
+    path = directory / LOCK_NAME
+    try:
+        fd = (os.open(path, os.O_RDWR | os.O_CREAT, 0o666) if exclusive
+              else os.open(path, os.O_RDONLY))
+    except OSError:
+        if exclusive:
+            raise
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield True
+    finally:
+        os.close(fd)                                # closing releases the lock
+
+
+_PENDING = re.compile(r"\.(?P<name>.+)\.pending\.json\Z")
+_TEMPORARY = re.compile(r"\..+\.(csv|json)\.[0-9a-f]{12}\.tmp\Z")
+
+
+def _recover(directory: Path) -> None:
+    """Finish or discard the writes that were cut short in ``directory`` (under the lock)."""
+    for entry in list(directory.iterdir()):
+        if _TEMPORARY.match(entry.name):
+            entry.unlink(missing_ok=True)
+            continue
+        match = _PENDING.match(entry.name)
+        if not match:
+            continue
+        name = match["name"]
+        pending_csv = _pending(directory, name, ".csv")
+        try:
+            digest = hashlib.sha256(csv_path(directory, name).read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        if digest and _pending_meta_matches(entry, digest):
+            os.replace(entry, json_path(directory, name))      # cut after the commit point
+        else:
+            entry.unlink(missing_ok=True)                      # cut before it: discard
+        pending_csv.unlink(missing_ok=True)
+    _fsync_folder(directory)
+
+
+def _pending_meta_matches(pending_json: Path, digest: str) -> dict | None:
+    """The pending JSON's contents if it is a results description naming the CSV sha256
+    ``digest``, else None."""
+    try:
+        meta = json.loads(pending_json.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(meta, dict) and meta.get("schema") == SCHEMA \
+            and meta.get("csv_sha256") == digest:
+        return meta
+    return None
+
+
 def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Path]:
-    """Write ``NAME.csv`` and ``NAME.json`` atomically; return their paths."""
+    """Write ``NAME.csv`` and ``NAME.json`` as one unit (see the module docstring); return
+    their paths."""
+    _check_name(name)
+    if len(df) == 0:
+        raise ResultsError(f"costad: no observations to write for {name!r}")
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ResultsError(f"costad: cannot create the results folder {directory}: {err}") from err
+        raise ResultsError(f"costad: cannot create the results folder {directory}: "
+                           f"{err.strerror or err}") from None
     if not os.access(directory, os.W_OK):
         raise ResultsError(f"costad: the results folder {directory} is not writable")
     data = _csv_text(df[COLUMNS]).encode()
     meta = dict(meta, schema=SCHEMA, experiment=name, rows=len(df),
                 csv_sha256=hashlib.sha256(data).hexdigest())
-    _atomic_write(csv_path(directory, name), data)
-    _atomic_write(json_path(directory, name),
-                  (json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n").encode())
-    return csv_path(directory, name), json_path(directory, name)
+    text = (json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n").encode()
+    csv_file, json_file = csv_path(directory, name), json_path(directory, name)
+    try:
+        with _locked(directory, exclusive=True):
+            _recover(directory)
+            pending_csv = _pending(directory, name, ".csv")
+            pending_json = _pending(directory, name, ".json")
+            _atomic_write(pending_csv, data)
+            _atomic_write(pending_json, text)
+            os.replace(pending_csv, csv_file)       # the commit point
+            os.replace(pending_json, json_file)
+            _fsync_folder(directory)
+    except OSError as err:
+        raise ResultsError(f"costad: cannot write {name} results into {directory}: "
+                           f"{err.strerror or err}") from None
+    return csv_file, json_file
 
 
 def _read(path: Path, name: str) -> bytes:
@@ -169,12 +289,22 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     if directory.exists() and not directory.is_dir():
         raise ResultsError(f"costad: the results folder {directory} is a file, not a folder")
     csv_file, json_file = csv_path(directory, name), json_path(directory, name)
-    meta = _meta(json_file, _read(json_file, name))
+    for _ in range(2):
+        with _locked(directory, exclusive=False) as locked:
+            meta = _meta(json_file, _read(json_file, name))
+            data = _read(csv_file, name)
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != meta.get("csv_sha256"):
+                # A write cut between its two renames: the new CSV is in place and its
+                # JSON, complete, still carries the pending name.
+                meta = _pending_meta_matches(_pending(directory, name, ".json"),
+                                             digest) or meta
+        if locked or digest == meta.get("csv_sha256") or not (directory / LOCK_NAME).exists():
+            break
+        # Read without the lock while a first writer created it: read again, locked.
     if meta.get("schema") != SCHEMA:
         raise ResultsError(f"costad: {json_file} has schema {meta.get('schema')!r}; this costad "
                            f"reads {SCHEMA!r}. Re-run `costad run {name}`.")
-    data = _read(csv_file, name)
-    digest = hashlib.sha256(data).hexdigest()
     if digest != meta.get("csv_sha256"):
         raise ResultsError(f"costad: {csv_file} does not match the sha256 recorded in "
                            f"{json_file}; the file was changed or partly written")
