@@ -254,3 +254,29 @@ def test_the_installed_command_fails_in_one_line_with_exit_code_1(tmp_path):
         assert proc.returncode == 1, (argv, proc.stderr)
         assert len(proc.stderr.splitlines()) == 1, proc.stderr
         assert proc.stderr.startswith("costad: error: ")
+
+
+# ------------------------------------------------------------ bench gate arguments (19)
+
+@pytest.mark.parametrize("threshold", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "x"])
+def test_bench_compare_refuses_a_meaningless_time_threshold(capsys, tmp_path, threshold):
+    a = _bench_file(tmp_path, "a.json", [_benchmark()])
+    _one_line_failure(capsys, ["bench-compare", str(a), str(a), "--time-threshold", threshold],
+                      "--time-threshold")
+
+
+def test_bench_compare_fails_on_an_empty_baseline(capsys, tmp_path):
+    empty = _bench_file(tmp_path, "empty.json", [])
+    new = _bench_file(tmp_path, "new.json", [_benchmark()])
+    _one_line_failure(capsys, ["bench-compare", str(empty), str(new)], "empty.json",
+                      "no benchmarks")
+    _one_line_failure(capsys, ["bench-compare", str(empty), str(empty)], "no benchmarks")
+
+
+@pytest.mark.parametrize("name", ["../x", "", "a/b", "/abs", ".hidden", "a\\b", "..", "-x"])
+def test_bench_table_refuses_names_that_are_not_plain_file_names(capsys, tmp_path, name):
+    a = _bench_file(tmp_path, "a.json", [_benchmark()])
+    out = tmp_path / "out"
+    _one_line_failure(capsys, ["bench-table", str(a), "--results", str(out), f"--name={name}"],
+                      "--name")
+    assert not out.exists() and not (tmp_path / "x.csv").exists()

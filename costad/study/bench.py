@@ -151,7 +151,15 @@ def _noise(stats: dict) -> float:
 def compare(base: dict, new: dict, time_threshold: float | None = None) -> Comparison:
     """Compare two benchmark runs: any count difference fails; a time ratio (new / base
     median) fails only above ``time_threshold`` when one is given."""
+    if time_threshold is not None and not (math.isfinite(time_threshold) and time_threshold > 0):
+        raise ValueError(f"costad: the time threshold must be a finite ratio above 0, got "
+                         f"{time_threshold!r}")
     result = Comparison()
+    if not base["benchmarks"]:
+        # An empty baseline would let any change through.
+        result.lines.append({"benchmark": "(baseline)", "counts": "-",
+                             "status": "EMPTY baseline: nothing to compare against"})
+        result.failed = True
     old = {b["fullname"]: b for b in base["benchmarks"]}
     fresh = {b["fullname"]: b for b in new["benchmarks"]}
     for name in sorted(old.keys() | fresh.keys()):

@@ -5,7 +5,7 @@ import sys
 
 from ..provenance import provenance
 from ..results import ResultsError, write
-from . import fail
+from . import fail, results_name
 
 NAME = "bench-table"
 HELP = "a pytest-benchmark JSON as a tidy table (CSV, or results files)"
@@ -15,8 +15,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE.json")
     parser.add_argument("--results", default=None,
                         help="write NAME.csv and NAME.json there instead of printing CSV")
-    parser.add_argument("--name", default="benchmarks",
-                        help="the results' name (default: benchmarks)")
+    parser.add_argument("--name", default="benchmarks", type=results_name,
+                        help="the results' name, a plain file name without extension "
+                             "(default: benchmarks)")
 
 
 def run(args) -> int:
