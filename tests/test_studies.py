@@ -18,8 +18,8 @@ QUICK = Settings.make(quick=True, repeats=1)
 
 
 @pytest.fixture(scope="module")
-def quick_results():
-    return {name: run_study(name, QUICK) for name in STUDY_NAMES}
+def quick_results(quick_frames):
+    return quick_frames
 
 
 @pytest.mark.parametrize("name", STUDY_NAMES)

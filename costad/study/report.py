@@ -8,14 +8,14 @@ The output is byte-identical when rebuilt from the same results on the same mach
 matplotlib's default style is used whatever the user's matplotlibrc says, SVG ids come from a
 fixed hash salt, files carry no build timestamp (a date appears only when SOURCE_DATE_EPOCH
 is set), and the metadata of every figure names the costad version, the commit and the
-sha256 of the results it shows. `check` rebuilds into a temporary folder and lists every file
-that differs.
+sha256 of the results it shows. Across machines floating point differs in the last digits,
+so `check` rebuilds into a temporary folder and compares by content within stated
+tolerances (`costad.study.content`), never bytes.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime
-import filecmp
 import io
 import os
 import tempfile
@@ -28,13 +28,15 @@ import pandas as pd
 
 from costad import __version__
 
+from . import content
 from .claims import COLUMNS as CLAIM_COLUMNS
 from .fits import fits_table
 from .registry import all_experiments
 from .errors import ReportError
 from .results import ResultsError, load
 
-__all__ = ["build", "check", "Outcome", "claims_table", "source_date", "FIGURE_DIR"]
+__all__ = ["build", "check", "compare_folders", "Outcome", "claims_table", "source_date",
+           "FIGURE_DIR"]
 
 FIGURE_DIR = "figures"
 
@@ -209,17 +211,34 @@ def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
 
 
 def check(results_dir="results", out_dir="reports") -> list[str]:
-    """Rebuild into a temporary folder; return the files that differ from ``out_dir``."""
-    out_dir = Path(out_dir)
+    """Rebuild into a temporary folder and compare with ``out_dir`` by what a reader sees;
+    return the problems, one line each (none: the report matches)."""
     with tempfile.TemporaryDirectory() as tmp:
         outcome = build(results_dir, tmp)
         # Missing results first: they are the cause of the differences that follow.
-        problems = [f"results for {name} are missing" for name in outcome.missing]
-        for fresh in outcome.files:
-            rel = fresh.relative_to(tmp)
-            committed = out_dir / rel
-            if not committed.exists():
-                problems.append(f"{committed} is missing")
-            elif not filecmp.cmp(fresh, committed, shallow=False):
-                problems.append(f"{committed} differs from a rebuild")
+        return ([f"results for {name} are missing" for name in outcome.missing]
+                + compare_folders(tmp, out_dir))
+
+
+def compare_folders(fresh_dir, out_dir) -> list[str]:
+    """Compare the report in ``out_dir`` with a fresh build in ``fresh_dir`` by content
+    (`costad.study.content`: text exactly, numbers within stated tolerances, PNGs by pixel
+    size), and list figures in ``out_dir`` that the build does not make."""
+    fresh_dir, out_dir = Path(fresh_dir), Path(out_dir)
+    problems, rebuilt = [], set()
+    for fresh in sorted(p for p in fresh_dir.rglob("*") if p.is_file()):
+        rel = fresh.relative_to(fresh_dir)
+        rebuilt.add(rel)
+        committed = out_dir / rel
+        if not committed.is_file():
+            problems.append(f"{committed} is missing")
+            continue
+        difference = content.compare(fresh, committed)
+        if difference:
+            problems.append(f"{committed}: {difference}")
+    figures_dir = out_dir / FIGURE_DIR
+    if figures_dir.is_dir():
+        for stale in sorted(figures_dir.iterdir()):
+            if stale.relative_to(out_dir) not in rebuilt:
+                problems.append(f"{stale} is not produced by a rebuild")
     return problems
