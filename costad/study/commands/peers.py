@@ -30,5 +30,7 @@ def run(args) -> int:
         print(frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}"))
     print("Seed example over P pairs in a Python loop, value and gradient. K: operations of f; "
           "W: operations of value and gradient, both counted by costad. Times: minimum over "
-          f"{args.repeats} interleaved rounds (perf_counter, seconds).")
+          f"{args.repeats} interleaved rounds (perf_counter, seconds). HIPS autograd is timed "
+          "with Python's cyclic garbage collector as is and paused: its growth with P comes "
+          "from the collector, not from its indexing.")
     return 0
