@@ -1,4 +1,5 @@
-"""Tidy results with provenance: `results/NAME.csv` beside `results/NAME.json`.
+"""Tidy results with provenance: `results/NAME.csv` beside `results/NAME.json`
+(docs/design.md section 5).
 
 The CSV has one row per observation in the columns of `COLUMNS`; counts are exact integers
 (written and read back as integers, whatever their size). The JSON carries the provenance
