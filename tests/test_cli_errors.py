@@ -19,7 +19,7 @@ def _one_line_failure(capsys, argv, *fragments, env=None):
     assert code == 1, (code, out, err)
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("costad: error: ") and "costad: error: costad:" not in lines[0]
+    assert lines[0].startswith("costad: error: ") and "costad: error: costad" not in lines[0]
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])

@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
     instead of a usage block and exit code 2."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def fail(message: str, code: int = 1) -> int:
