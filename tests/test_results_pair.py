@@ -37,18 +37,20 @@ def _interrupt_when_replacing_into(monkeypatch, target):
     monkeypatch.setattr(os, "replace", replace)
 
 
+@pytest.mark.parametrize("target", [".x.pending.csv", ".x.pending.json", "x.csv"])
 def test_interrupted_before_the_csv_is_replaced_keeps_the_previous_pair(tmp_path,
-                                                                        monkeypatch):
+                                                                        monkeypatch, target):
     results.write(_frame("old"), "x", tmp_path, {"tag": "old"})
-    _interrupt_when_replacing_into(monkeypatch, "x.csv")
+    _interrupt_when_replacing_into(monkeypatch, target)
     with pytest.raises(KeyboardInterrupt):
         results.write(_frame("new"), "x", tmp_path, {"tag": "new"})
     monkeypatch.undo()
     assert _tag(tmp_path) == "old"
-    results.write(_frame("newer"), "x", tmp_path, {"tag": "newer"})     # recovers cleanly
-    assert _tag(tmp_path) == "newer"
+    results.write(_frame("other", 3), "y", tmp_path, {"tag": "other"})   # any later write
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".costad.lock") == [
-        "x.csv", "x.json"]
+        "x.csv", "x.json", "y.csv", "y.json"]                           # cleans up
+    results.write(_frame("newer"), "x", tmp_path, {"tag": "newer"})
+    assert _tag(tmp_path) == "newer"
 
 
 def test_interrupted_between_the_two_renames_gives_the_complete_new_pair(tmp_path,

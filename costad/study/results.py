@@ -179,6 +179,7 @@ def _locked(directory: Path, exclusive: bool):
 
 
 _PENDING = re.compile(r"\.(?P<name>.+)\.pending\.json\Z")
+_PENDING_CSV = re.compile(r"\..+\.pending\.csv\Z")
 _TEMPORARY = re.compile(r"\..+\.(csv|json)\.[0-9a-f]{12}\.tmp\Z")
 
 
@@ -202,6 +203,10 @@ def _recover(directory: Path) -> None:
         else:
             entry.unlink(missing_ok=True)                      # cut before it: discard
         pending_csv.unlink(missing_ok=True)
+    # A pending CSV without its JSON: the write was cut before its JSON was complete.
+    for entry in list(directory.iterdir()):
+        if _PENDING_CSV.match(entry.name):
+            entry.unlink(missing_ok=True)
     _fsync_folder(directory)
 
 
