@@ -5,6 +5,8 @@ import sys
 
 from . import fail, positive_ratio
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "bench-compare"
 HELP = "fail if any count differs between two benchmark runs"
 

@@ -7,6 +7,8 @@ from ..provenance import provenance
 from ..results import ResultsError, write
 from . import fail, results_name
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "bench-table"
 HELP = "a pytest-benchmark JSON as a tidy table (CSV, or results files)"
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from .. import all_experiments
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "list"
 HELP = "the experiments, a line each"
 

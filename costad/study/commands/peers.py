@@ -5,6 +5,8 @@ import pandas as pd
 
 from . import fail, positive_int
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "peers"
 HELP = "time costad and the installed peers (PyTorch, HIPS autograd) on the scalar-code loop"
 

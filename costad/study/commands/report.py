@@ -5,6 +5,8 @@ from pathlib import Path
 
 from . import fail
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "report"
 HELP = "figures, fits and reports/README.md from results"
 

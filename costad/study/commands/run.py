@@ -11,6 +11,8 @@ from ..provenance import provenance
 from ..results import ResultsError, write
 from . import fail, nonnegative_int, positive_int
 
+__all__ = ["NAME", "HELP", "add_arguments", "run"]
+
 NAME = "run"
 HELP = "run experiments and write results/NAME.csv and .json"
 

@@ -6,6 +6,8 @@ import pandas as pd
 from ..results import ResultsError, load
 from . import fail, results_name
 
+__all__ = ["NAME", "HELP", "add_arguments", "run", "summary"]
+
 NAME = "show"
 HELP = "a compact table of a results file"
 

@@ -4,3 +4,5 @@ Every module here (except names starting with ``_``) is an experiment, found by
 `costad.study.registry`; what a module declares is described there. Adding an experiment is
 adding a module here and its thin script in the repository's ``experiments/`` folder.
 """
+
+__all__: list[str] = []

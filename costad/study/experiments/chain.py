@@ -15,6 +15,9 @@ from ..frames import counts_frame, times_frame
 from ..measure import count_call, row, time_call, time_rows
 from ..plotting import STRATEGY_COLORS, TIME_LABEL, figure, finish, plot_counts, plot_times, theory
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims", "chain_figure"]
+
 NAME = "chain"
 ORDER = 40
 DESCRIPTION = "Jacobian chain products: left (R-1)n^3 + n^2, right R n^2, optimal by DP (C5)"

@@ -16,6 +16,9 @@ from ..frames import counts_frame
 from ..plotting import cost_and_time
 from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims"]
+
 NAME = "depth"
 ORDER = 50
 DESCRIPTION = ("MLP gradient against depth R: reverse and hand backprop linear in R, "

@@ -19,6 +19,9 @@ from ..claims import claim
 from ..measure import row
 from ..plotting import figure, finish
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "grid", "tasks", "figures",
+           "claims", "descent_figure"]
+
 NAME = "descent"
 ORDER = 80
 DESCRIPTION = ("gradient descent on a quadratic: small, 1/L, optimal 2/(L+mu) and divergent "

@@ -14,6 +14,9 @@ from ..claims import claim
 from ..measure import row
 from ..plotting import STRATEGY_COLORS, figure, finish
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "grid", "tasks", "figures",
+           "claims", "v_figure"]
+
 NAME = "fd_accuracy"
 ORDER = 70
 DESCRIPTION = "fd and fd-central error against the step h: minima near sqrt(eps) and eps^(1/3)"

@@ -17,6 +17,9 @@ from ..plotting import (COUNT_LABEL, MARKERS, STRATEGY_COLORS, TIME_LABEL, figur
                         plot_counts, plot_times, theory)
 from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims", "predicted", "family_figure", "ratio_figure", "ratios"]
+
 NAME = "gradient_vs_n"
 ORDER = 20
 DESCRIPTION = ("gradient cost against n: fd (n+1)K + 3n, fd-central 2nK + 4n, forward ~nK, "

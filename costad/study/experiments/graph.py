@@ -12,6 +12,9 @@ from ..frames import counts_frame
 from ..measure import row
 from ..plotting import figure
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "grid", "tasks", "figures",
+           "claims", "dag"]
+
 NAME = "graph"
 ORDER = 10
 DESCRIPTION = "the lecture's example l(t1, t2) traced: its listing, DAG and K = 5 (C1)"

@@ -16,6 +16,9 @@ from ..measure import count_call, count_rows, relative_error, row, time_call, ti
 from ..plotting import (COUNT_LABEL, STRATEGY_COLORS, TIME_LABEL, figure, finish, plot_counts,
                         plot_times, theory)
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims", "predicted", "crossover", "jacobian_figure"]
+
 NAME = "jacobian_shape"
 ORDER = 30
 DESCRIPTION = "Jacobian of tanh(A x), R^n -> R^m, m swept at fixed n: n JVPs vs m VJPs (C4)"

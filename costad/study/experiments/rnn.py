@@ -15,6 +15,9 @@ from ..fits import Sweep
 from ..plotting import cost_and_time
 from ..recipes import gradient_call, measure_eval, measure_gradient
 
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims"]
+
 NAME = "rnn"
 ORDER = 60
 DESCRIPTION = "recurrent net with shared parameters: gradient cost against sequence length T (C7)"
