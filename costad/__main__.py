@@ -1,6 +1,6 @@
 """`python -m costad` is the `costad` command."""
 import sys
 
-from .cli import main
+from .study.commands import main
 
 sys.exit(main())

@@ -1,13 +1,14 @@
-"""Experiment 'gradient_vs_n': gradient cost against n: fd (n+1)K + 3n, fd-central 2nK + 4n, forward ~nK, reverse ~K
+"""Run one experiment: the one this script is named after.
 
-Its grid, functions and closed-form predictions are defined in costad/studies/gradient_vs_n.py,
-so that the installed `costad run gradient_vs_n` and this script run the same study.
+Its grid, tasks, figures and claims are defined in costad/study/experiments/ under the same
+name, so that the installed `costad run NAME` and this script run the same study.
 
-    python experiments/gradient_vs_n.py [--quick] [--results DIR] [--seed S] [--repeats N]
+    python experiments/NAME.py [--quick] [--results DIR] [--seed S] [--repeats N]
 """
 import sys
+from pathlib import Path
 
-from costad.cli import main
+from costad.study.commands import main
 
 if __name__ == "__main__":
-    sys.exit(main(["run", "gradient_vs_n", *sys.argv[1:]]))
+    sys.exit(main(["run", Path(__file__).stem, *sys.argv[1:]]))

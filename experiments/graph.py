@@ -1,13 +1,14 @@
-"""Experiment 'graph': the lecture's example l(t1, t2) traced: its listing, DAG and K = 5 (C1)
+"""Run one experiment: the one this script is named after.
 
-Its grid, functions and closed-form predictions are defined in costad/studies/graph.py,
-so that the installed `costad run graph` and this script run the same study.
+Its grid, tasks, figures and claims are defined in costad/study/experiments/ under the same
+name, so that the installed `costad run NAME` and this script run the same study.
 
-    python experiments/graph.py [--quick] [--results DIR] [--seed S] [--repeats N]
+    python experiments/NAME.py [--quick] [--results DIR] [--seed S] [--repeats N]
 """
 import sys
+from pathlib import Path
 
-from costad.cli import main
+from costad.study.commands import main
 
 if __name__ == "__main__":
-    sys.exit(main(["run", "graph", *sys.argv[1:]]))
+    sys.exit(main(["run", Path(__file__).stem, *sys.argv[1:]]))

@@ -1,13 +1,14 @@
-"""Experiment 'jacobian_shape': Jacobian of tanh(A x), R^n -> R^m, m swept at fixed n: n JVPs vs m VJPs (C4)
+"""Run one experiment: the one this script is named after.
 
-Its grid, functions and closed-form predictions are defined in costad/studies/jacobian_shape.py,
-so that the installed `costad run jacobian_shape` and this script run the same study.
+Its grid, tasks, figures and claims are defined in costad/study/experiments/ under the same
+name, so that the installed `costad run NAME` and this script run the same study.
 
-    python experiments/jacobian_shape.py [--quick] [--results DIR] [--seed S] [--repeats N]
+    python experiments/NAME.py [--quick] [--results DIR] [--seed S] [--repeats N]
 """
 import sys
+from pathlib import Path
 
-from costad.cli import main
+from costad.study.commands import main
 
 if __name__ == "__main__":
-    sys.exit(main(["run", "jacobian_shape", *sys.argv[1:]]))
+    sys.exit(main(["run", Path(__file__).stem, *sys.argv[1:]]))

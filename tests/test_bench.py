@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from costad import bench, results
-from costad.cli import main
+from costad.study import bench, results
+from costad.study.commands import main
 
 BENCH_FILE = '''
 import numpy as np
@@ -101,6 +101,15 @@ def test_compare_reports_missing_and_bad_files(real_json, tmp_path, capsys):
     assert main(["bench-compare", str(real_json), str(tmp_path / "fewer.json")]) == 1
     assert "MISSING" in capsys.readouterr().out
     (tmp_path / "bad.json").write_text("{}")
-    assert main(["bench-compare", str(real_json), str(tmp_path / "bad.json")]) == 2
+    assert main(["bench-compare", str(real_json), str(tmp_path / "bad.json")]) == 1
     assert "not a pytest-benchmark JSON" in capsys.readouterr().err
-    assert main(["bench-table", str(tmp_path / "nope.json")]) == 2
+    assert main(["bench-table", str(tmp_path / "nope.json")]) == 1
+
+
+def test_compare_itself_refuses_a_meaningless_threshold_and_an_empty_baseline(real_json):
+    data = bench.load_json(real_json)
+    for threshold in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="threshold"):
+            bench.compare(data, data, threshold)
+    assert bench.compare({"benchmarks": []}, data).failed
+    assert not bench.compare(data, data, 1.5).failed

@@ -1,9 +1,16 @@
 """`costad peers`: the scalar-loop workload timed for costad and whichever peers are installed."""
+import gc
+import importlib.machinery
+import sys
+import types
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from costad import peers
-from costad.cli import main
+import costad
+from costad.study import peers
+from costad.study.commands import main
 from costad.functions import seed_pairs_loop
 
 
@@ -50,4 +57,57 @@ def test_cli_prints_the_table(capsys):
     assert "reverse value_and_grad" in out and "us_per_counted_op" in out
     for label in peers.PEERS.values():
         assert label in out
-    assert main(["peers", "--pairs", "2", "--peer", "nope"]) == 2
+    assert main(["peers", "--pairs", "2", "--peer", "nope"]) == 1
+
+
+def test_gc_paused_runs_with_the_collector_off_and_restores_it():
+    states = []
+    run = peers.gc_paused(lambda: states.append(gc.isenabled()))
+    assert gc.isenabled()
+    run()
+    assert states == [False] and gc.isenabled()
+
+    def boom():
+        raise RuntimeError("x")
+    with pytest.raises(RuntimeError):
+        peers.gc_paused(boom)()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        peers.gc_paused(lambda: None)()
+        assert not gc.isenabled()                   # a caller's paused GC stays paused
+    finally:
+        gc.enable()
+
+
+@pytest.fixture
+def fake_autograd(monkeypatch):
+    """A stand-in for HIPS autograd (NumPy's exp and sqrt, costad's gradient), so that the
+    variants and their labels are tested where autograd is not installed."""
+    package = types.ModuleType("autograd")
+    package.__spec__ = importlib.machinery.ModuleSpec("autograd", None)
+    numpy_module = types.ModuleType("autograd.numpy")
+    numpy_module.exp, numpy_module.sqrt = np.exp, np.sqrt
+    package.numpy = numpy_module
+
+    def value_and_grad(f):
+        return lambda x: (f(x), costad.grad(seed_pairs_loop)(x))
+    package.value_and_grad = value_and_grad
+    monkeypatch.setitem(sys.modules, "autograd", package)
+    monkeypatch.setitem(sys.modules, "autograd.numpy", numpy_module)
+
+
+def test_autograd_is_timed_with_the_gc_as_is_and_paused(fake_autograd, capsys):
+    rows = peers.scalar_loop_rows([3], repeats=1, peers=["autograd"])
+    variants = [r["variant"] for r in rows if r["library"] == "HIPS autograd"]
+    assert variants == ["ndarray input, GC as is", "ndarray input, GC paused"]
+    assert main(["peers", "--pairs", "2", "--repeats", "1", "--peer", "autograd"]) == 0
+    out = capsys.readouterr().out
+    assert "GC as is" in out and "GC paused" in out and "garbage collector" in out
+
+
+def test_the_readme_explains_autograd_s_growth_by_the_garbage_collector():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### costad beside PyTorch"):readme.index("In another project")]
+    assert "O(n)" not in section and "garbage collector" in section
+    assert "GC paused" in section

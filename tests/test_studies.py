@@ -1,21 +1,25 @@
 """The experiments in quick mode: counts equal their closed forms, the claims hold, and
 results are written atomically with provenance and read back checked."""
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from costad import results
-from costad.cli import main
-from costad.studies import STUDY_NAMES, Settings, run_study
+from costad.study import Settings, names, results, run_study
+from costad.study.commands import main
+from costad.study.provenance import provenance
+
+STUDY_NAMES = names()
 
 QUICK = Settings.make(quick=True, repeats=1)
 
 
 @pytest.fixture(scope="module")
-def quick_results():
-    return {name: run_study(name, QUICK) for name in STUDY_NAMES}
+def quick_results(quick_frames):
+    return quick_frames
 
 
 @pytest.mark.parametrize("name", STUDY_NAMES)
@@ -83,7 +87,7 @@ def test_same_seed_reproduces_every_count():
 
 def test_results_round_trip_and_hash_check(tmp_path, quick_results):
     df = quick_results["chain"]
-    results.write(df, "chain", tmp_path, results.provenance(["test"], seed=0))
+    results.write(df, "chain", tmp_path, provenance(["test"], seed=0))
     loaded, meta = results.load("chain", tmp_path)
     assert meta["schema"] == results.SCHEMA and meta["rows"] == len(df)
     for key in ("git_commit", "python", "numpy", "blas", "cpu", "os", "timer", "date", "argv"):
@@ -107,7 +111,7 @@ def test_other_schema_version_is_refused(tmp_path, quick_results):
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(results.ResultsError, match="schema"):
         results.load("graph", tmp_path)
-    assert main(["show", "graph", "--results", str(tmp_path)]) == 2
+    assert main(["show", "graph", "--results", str(tmp_path)]) == 1
 
 
 def test_interrupted_run_leaves_previous_results_intact(tmp_path, monkeypatch):
@@ -116,13 +120,12 @@ def test_interrupted_run_leaves_previous_results_intact(tmp_path, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr("costad.studies.graph._run", interrupted)
+    monkeypatch.setattr("costad.study.experiments.graph._run", interrupted)
     assert main(["run", "graph", "--quick", "--results", str(tmp_path)]) == 130
     # an interruption in the middle of writing: the temporary file never replaces the old
     monkeypatch.undo()
     monkeypatch.setattr("os.replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        main(["run", "graph", "--quick", "--results", str(tmp_path)])
+    assert main(["run", "graph", "--quick", "--results", str(tmp_path)]) == 130
     monkeypatch.undo()
     assert ((tmp_path / "graph.csv").read_bytes(), (tmp_path / "graph.json").read_bytes()) == before
     assert not list(tmp_path.glob(".*.tmp"))
@@ -130,15 +133,15 @@ def test_interrupted_run_leaves_previous_results_intact(tmp_path, monkeypatch):
 
 
 def test_cli_errors(tmp_path, capsys):
-    assert main(["run", "nonsense", "--results", str(tmp_path)]) == 2
+    assert main(["run", "nonsense", "--results", str(tmp_path)]) == 1
     assert "unknown experiment 'nonsense'" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["run", "graph", "--quick", "--results", str(blocker / "sub")]) == 2
+    assert main(["run", "graph", "--quick", "--results", str(blocker / "sub")]) == 1
     assert "results folder" in capsys.readouterr().err
-    assert main(["show", "graph", "--results", str(tmp_path)]) == 2
+    assert main(["show", "graph", "--results", str(tmp_path)]) == 1
     assert "missing" in capsys.readouterr().err
-    assert main(["run", "--results", str(tmp_path)]) == 2
+    assert main(["run", "--results", str(tmp_path)]) == 1
 
 
 def test_cli_list_run_show(tmp_path, capsys):
@@ -151,3 +154,14 @@ def test_cli_list_run_show(tmp_path, capsys):
     assert main(["show", "chain", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "left" in out and "predicted" in out
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_results_files_get_the_mode_the_umask_gives(tmp_path, quick_results, umask, mode):
+    old = os.umask(umask)
+    try:
+        results.write(quick_results["graph"], "graph", tmp_path, {})
+    finally:
+        os.umask(old)
+    for suffix in (".csv", ".json"):
+        assert stat.S_IMODE((tmp_path / f"graph{suffix}").stat().st_mode) == mode

@@ -4,15 +4,24 @@ Counts are exact, so their slope is exact (a least-squares fit of log count agai
 the upper half of the grid). Times are noisy: their slope comes with a bootstrap confidence
 interval over the replicates (samples resampled with replacement at every grid point, the
 median taken, the slope refitted), with a fixed seed so the report is reproducible.
+
+`fits_table` gathers the slopes of every experiment that declares a `Sweep` (``FITS``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Slope", "loglog_slope", "upper_half", "count_slope", "time_slope"]
+from .frames import counts_frame
+
+__all__ = ["Slope", "Sweep", "loglog_slope", "upper_half", "count_slope", "time_slope",
+           "fits_table", "FITS_COLUMNS"]
+
+FITS_COLUMNS = ["experiment", "function", "strategy", "x", "count_slope", "time_slope",
+                "time_slope_low", "time_slope_high"]
 
 
 @dataclass(frozen=True)
@@ -78,3 +87,49 @@ def time_slope(x, samples, boots: int = 400, seed: int = 0, level: float = 0.95)
     alpha = (1 - level) / 2
     return Slope(point, float(np.quantile(slopes, alpha)), float(np.quantile(slopes, 1 - alpha)),
                  len(groups))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The curves an experiment contributes to the fits table.
+
+    ``kind``: the count kind fitted ("total", or "mul" for matrix chains). ``axis``: the grid
+    column swept, either one name for every function or a mapping function -> column; a
+    function missing from the mapping is not fitted (for example a random chain, no sweep).
+    """
+
+    kind: str = "total"
+    axis: str | Mapping[str, str] = "n"
+
+    def axis_of(self, function: str) -> str | None:
+        if isinstance(self.axis, str):
+            return self.axis
+        return self.axis.get(function)
+
+
+def fits_table(experiments, data: dict) -> pd.DataFrame:
+    """One row per curve: the exact slope of counts and the slope of times with its interval.
+
+    ``experiments``: the registered experiments (in order); ``data``: name -> (df, meta) of
+    those whose results loaded.
+    """
+    rows = []
+    for experiment in experiments:
+        sweep = experiment.fits
+        if sweep is None or experiment.name not in data:
+            continue
+        df = data[experiment.name][0]
+        counts, times = counts_frame(df, sweep.kind), df[df.metric == "time"]
+        for (function, strategy), c in counts.groupby(["function", "strategy"], sort=False):
+            axis = sweep.axis_of(function)
+            if axis is None:
+                continue
+            t = times[(times.function == function) & (times.strategy == strategy)]
+            cs = count_slope(c[axis], c.value)
+            ts = time_slope(t[axis], t.value.astype(float)) if len(t) else None
+            rows.append({"experiment": experiment.name, "function": function,
+                         "strategy": strategy, "x": axis, "count_slope": round(cs.value, 4),
+                         "time_slope": None if ts is None else round(ts.value, 3),
+                         "time_slope_low": None if ts is None else round(ts.low, 3),
+                         "time_slope_high": None if ts is None else round(ts.high, 3)})
+    return pd.DataFrame(rows, columns=FITS_COLUMNS)

@@ -1,14 +1,14 @@
-"""Measurement recipes shared by the studies (gradient strategies, budgets)."""
+"""Measurement recipes shared by the experiments (gradient strategies, budgets)."""
 from __future__ import annotations
 
 from typing import Callable
 
-from ..api import count
-from ..gradients import value_and_grad
-from ..measure import (count_call, count_rows, peak_bytes, relative_error, row, time_call,
+from costad import count, value_and_grad
+
+from .measure import (count_call, count_rows, peak_bytes, relative_error, row, time_call,
                        time_rows)
 
-__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "skipped"]
+__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "gradient_call", "skipped"]
 
 # Agreement with the reference (reverse-mode) gradient, relative to max(1, |reference|).
 TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
@@ -39,6 +39,7 @@ def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], referen
 
 
 def gradient_call(f: Callable, x, mode: str) -> Callable[[], tuple]:
+    """A call of no arguments computing ``(f(x), grad f(x))`` by ``mode``."""
     vg = value_and_grad(f, mode=mode)
     return lambda: vg(x)
 

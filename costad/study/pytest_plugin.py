@@ -1,6 +1,6 @@
 """pytest plugin: the ``counted_benchmark`` fixture, for costad's benchmarks and yours.
 
-Installed with costad (entry point ``pytest11``), so any project can write
+Installed with costad (entry point ``pytest11``, module ``costad.study.pytest_plugin``), so any project can write
 
     def test_my_gradient(counted_benchmark):
         counted_benchmark(costad.grad(f), x, strategy="reverse", n=x.size)
@@ -18,7 +18,7 @@ __all__ = ["attach_counts", "counted_benchmark"]
 
 def attach_counts(benchmark, fn, *args, **info):
     """Count one call of ``fn(*args)`` and store the counts (and ``info``) in extra_info."""
-    from .cost import counting
+    from costad import counting
     with counting() as c:
         fn(*args)
     benchmark.extra_info.update(info)

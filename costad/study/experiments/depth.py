@@ -4,16 +4,29 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pandas as pd
 
-from ..functions import mlp_backprop, mlp_init, mlp_loss
-from ..api import counted
-from ..gradients import value_and_grad
-from . import Settings, Task
-from .common import gradient_call, measure_eval, measure_gradient, skipped
+from costad import counted, value_and_grad
+from costad.functions import mlp_backprop, mlp_init, mlp_loss
+
+from .. import Settings, Task
+from ..claims import claim
+from ..fits import Sweep
+from ..frames import counts_frame
+from ..plotting import cost_and_time
+from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
+
+__all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
+           "figures", "claims"]
 
 NAME = "depth"
+ORDER = 50
 DESCRIPTION = ("MLP gradient against depth R: reverse and hand backprop linear in R, "
                "fd/forward ~R^2 (C6)")
+TITLE = "C6: backpropagation in an MLP"
+SENTENCE = ("Hand-written backprop and reverse mode agree and both grow linearly with the "
+            "depth R; finite differences and forward mode grow like R^2.")
+FITS = Sweep(kind="total", axis="R")
 WIDTH, BATCH, CLASSES, INPUTS = 16, 8, 4, 4
 STRATEGIES = ("fd", "forward", "reverse", "hand")
 BUDGET_N = {False: 2500, True: 600}        # fd and forward only up to this many parameters
@@ -56,3 +69,23 @@ def _run(R: int, settings: Settings) -> list[dict]:
 
 def tasks(settings: Settings) -> list[Task]:
     return [Task(f"R={R}", partial(_run, R, settings)) for R in grid(settings)["R"]]
+
+
+# ------------------------------------------------------------------------------ report
+
+def figures(df: pd.DataFrame) -> dict:
+    return {"depth": partial(cost_and_time, df, "R", "R (hidden layers)",
+                             ("eval", "fd", "forward", "reverse", "hand"),
+                             "MLP gradient against depth")}
+
+
+def claims(df: pd.DataFrame, fits: pd.DataFrame) -> list[dict]:
+    agree = df[(df.metric == "agrees") & (df.strategy == "hand")]
+    c = counts_frame(df).pivot_table(index="R", columns="strategy", values="value",
+                                     aggfunc="first")
+    ratio = (c["hand"] / c["reverse"]).max()
+    return [claim(
+        "C6", "backprop M_r = rho'(A_r x_r + b_r) grad x_{r+1}, grad A_r = M_r x_r^T, ...",
+        "hand backprop = reverse mode to rounding",
+        f"agrees at {int(agree.value.sum())}/{len(agree)} depths; hand / reverse cost "
+        f"<= {ratio:.2f}", len(agree) > 0 and agree.value.eq(1).all())]

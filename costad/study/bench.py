@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import BenchmarkFileError
 from .results import to_frame
 
 __all__ = ["BenchmarkFileError", "load_json", "to_tidy", "counts_of", "Comparison", "compare"]
@@ -21,23 +22,67 @@ COUNT_PREFIXES = ("count_", "stored_")
 GRID_KEYS = ("n", "R", "T", "m")
 
 
-class BenchmarkFileError(Exception):
-    """A file that is not a pytest-benchmark JSON."""
-
-
 def load_json(path) -> dict:
-    """Read a pytest-benchmark JSON (``--benchmark-json``), with a clear error otherwise."""
+    """Read a pytest-benchmark JSON (``--benchmark-json``), checking every entry the gate and
+    the table use; anything else is a `BenchmarkFileError` naming the file and the entry."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BenchmarkFileError(f"costad: {path} does not exist") from None
+    except OSError as err:
+        raise BenchmarkFileError(f"costad: cannot read {path}: {err.strerror or err}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BenchmarkFileError(f"costad: {path} is not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise BenchmarkFileError(f"costad: {path} is not JSON: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise BenchmarkFileError(f"costad: {path} is not a pytest-benchmark JSON "
                                  "(no 'benchmarks' list)")
+    seen = set()
+    for i, entry in enumerate(data["benchmarks"]):
+        name = _check_entry(path, i, entry)
+        if name in seen:
+            raise BenchmarkFileError(f"costad: {path}: benchmark {name!r} appears twice")
+        seen.add(name)
     return data
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_entry(path: Path, i: int, entry) -> str:
+    """Check one benchmark entry; return its fullname."""
+    where = f"costad: {path}: benchmark #{i}"
+    if not isinstance(entry, dict):
+        raise BenchmarkFileError(f"{where} is a {type(entry).__name__}, not an object")
+    name = entry.get("fullname")
+    if not isinstance(name, str) or not name:
+        raise BenchmarkFileError(f"{where} has no 'fullname'")
+    where = f"costad: {path}: benchmark {name!r}"
+    stats = entry.get("stats")
+    if not isinstance(stats, dict):
+        raise BenchmarkFileError(f"{where} has no 'stats' object")
+    for key in ("min", "median"):
+        if not _is_number(stats.get(key)) or stats[key] <= 0:
+            raise BenchmarkFileError(f"{where}: stats '{key}' must be a positive time in "
+                                     f"seconds, got {stats.get(key)!r}")
+    if not _is_number(stats.get("iqr")) or stats["iqr"] < 0:
+        raise BenchmarkFileError(f"{where}: stats 'iqr' must be a non-negative time, got "
+                                 f"{stats.get('iqr')!r}")
+    info = entry.get("extra_info", {})
+    if not isinstance(info, dict):
+        raise BenchmarkFileError(f"{where}: 'extra_info' must be an object, got "
+                                 f"{json.dumps(info)}")
+    for key, value in info.items():
+        if key.startswith(COUNT_PREFIXES) and (isinstance(value, bool)
+                                               or not isinstance(value, int) or value < 0):
+            raise BenchmarkFileError(f"{where}: extra_info '{key}' must be a non-negative "
+                                     f"integer count, got {value!r}")
+    return name
 
 
 def counts_of(benchmark: dict) -> dict[str, int]:
@@ -106,7 +151,15 @@ def _noise(stats: dict) -> float:
 def compare(base: dict, new: dict, time_threshold: float | None = None) -> Comparison:
     """Compare two benchmark runs: any count difference fails; a time ratio (new / base
     median) fails only above ``time_threshold`` when one is given."""
+    if time_threshold is not None and not (math.isfinite(time_threshold) and time_threshold > 0):
+        raise ValueError(f"costad: the time threshold must be a finite ratio above 0, got "
+                         f"{time_threshold!r}")
     result = Comparison()
+    if not base["benchmarks"]:
+        # An empty baseline would let any change through.
+        result.lines.append({"benchmark": "(baseline)", "counts": "-",
+                             "status": "EMPTY baseline: nothing to compare against"})
+        result.failed = True
     old = {b["fullname"]: b for b in base["benchmarks"]}
     fresh = {b["fullname"]: b for b in new["benchmarks"]}
     for name in sorted(old.keys() | fresh.keys()):

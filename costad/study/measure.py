@@ -1,6 +1,6 @@
 """The measurement harness: exact counts, wall times and memory of one strategy on one input.
 
-Measuring returns data (rows of the tidy schema of `costad.results`); nothing here plots or
+Measuring returns data (rows of the tidy schema of `costad.study.results`); nothing here plots or
 writes files. Counting and timing are separate runs, so timings carry no counting overhead:
 counts come from one run inside `counting()`, times from plain runs outside it.
 """
@@ -14,8 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .cost import Cost, counting
-from .tree import tree_leaves
+from costad import Cost, counting, tree_leaves
 
 __all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
            "row", "relative_error", "MIN_SAMPLE_SECONDS"]

@@ -14,22 +14,31 @@ list of 0-d tensors, and HIPS autograd on an ndarray input. A peer that is not i
 reported as such. Rounds are interleaved (every library once, then again) and the minimum
 is kept, so that a drift of the machine's speed hits every library alike.
 
+HIPS autograd is timed twice, with Python's cyclic garbage collector as it is and paused
+during the call (`gc_paused`). Its time per operation grows with P on this loop, and the
+cause is the collector, not its indexing: autograd's VJP of ``x[i]`` returns a sparse object
+that is added into the gradient in place (O(1) per read), but every operation allocates
+container objects, so the collector runs again and again, and each full collection walks the
+whole live graph, which grows with P. With the collector paused the time per operation is
+almost flat in P. (costad's reverse mode pauses the collector while it records and sweeps a
+tape, for the same reason.)
+
 Measurement only: `scalar_loop_rows` returns rows, the CLI (``costad peers``) prints them.
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import time
 from typing import Callable
 
 import numpy as np
 
-from .api import count
-from .cost import counting
-from .functions import seed_pairs_loop
-from .gradients import value_and_grad
+from costad import count, counting, value_and_grad
+from costad.functions import seed_pairs_loop
 
-__all__ = ["PEERS", "available_peers", "seed_loop", "scalar_loop_runners", "scalar_loop_rows"]
+__all__ = ["PEERS", "available_peers", "seed_loop", "gc_paused", "scalar_loop_runners",
+           "scalar_loop_rows"]
 
 # Each peer: the module that must be importable, and what the row calls it.
 PEERS = {
@@ -59,6 +68,20 @@ def seed_loop(exp: Callable, sqrt: Callable) -> Callable:
             total = value if total is None else total + value
         return total
     return loop
+
+
+def gc_paused(run: Callable[[], object]) -> Callable[[], object]:
+    """``run`` with Python's cyclic garbage collector paused during the call (and left as
+    it was found afterwards, even if ``run`` raises)."""
+    def paused():
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return run()
+        finally:
+            if was_enabled:
+                gc.enable()
+    return paused
 
 
 def _costad_runner(x: np.ndarray) -> Callable:
@@ -95,7 +118,11 @@ def _autograd_runners(x: np.ndarray) -> dict[str, Callable]:
     import autograd
     import autograd.numpy as anp
     vg = autograd.value_and_grad(seed_loop(anp.exp, anp.sqrt))
-    return {"ndarray input": lambda: vg(x)}
+
+    def run():
+        return vg(x)
+    # Both, labelled: the collector, not autograd's indexing, makes its time grow with P.
+    return {"ndarray input, GC as is": run, "ndarray input, GC paused": gc_paused(run)}
 
 
 _PEER_RUNNERS = {"torch": _torch_runners, "autograd": _autograd_runners}

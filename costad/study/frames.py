@@ -1,0 +1,20 @@
+"""Views of a results DataFrame that figures, fits and claims share."""
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["counts_frame", "times_frame"]
+
+
+def counts_frame(df: pd.DataFrame, kind: str = "total") -> pd.DataFrame:
+    """The count rows of one kind ('total' by default), values as floats for plotting."""
+    out = df[(df.metric == "ops") & (df.kind == kind)].copy()
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def times_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The timing rows (one per sample, seconds per call), values as floats."""
+    out = df[df.metric == "time"].copy()
+    out["value"] = out["value"].astype(float)
+    return out

@@ -1,0 +1,244 @@
+"""The report: `results/` in, `reports/` out (figures, a fits table, README.md).
+
+Everything is computed from the results files; nothing is measured. The report loops over
+the registered experiments: each contributes its section (title, sentence), its figures, its
+curves of the fits table and its rows of the claims table.
+
+The output is byte-identical when rebuilt from the same results on the same machine:
+matplotlib's default style is used whatever the user's matplotlibrc says, SVG ids come from a
+fixed hash salt, files carry no build timestamp (a date appears only when SOURCE_DATE_EPOCH
+is set), and the metadata of every figure names the costad version, the commit and the
+sha256 of the results it shows. Across machines floating point differs in the last digits,
+so `check` rebuilds into a temporary folder and compares by content within stated
+tolerances (`costad.study.content`), never bytes.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+import pandas as pd
+
+from costad import __version__
+
+from . import content
+from .claims import COLUMNS as CLAIM_COLUMNS
+from .fits import fits_table
+from .registry import all_experiments
+from .errors import ReportError
+from .results import ResultsError, load
+
+__all__ = ["build", "check", "compare_folders", "Outcome", "claims_table", "source_date",
+           "FIGURE_DIR"]
+
+FIGURE_DIR = "figures"
+
+
+@dataclass
+class Outcome:
+    """What a build wrote, and what it could not build (experiment -> reason)."""
+
+    files: list[Path] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def style():
+    """matplotlib's defaults plus fixed SVG ids, independent of the user's matplotlibrc."""
+    with matplotlib.style.context("default"), matplotlib.rc_context(
+            {"svg.hashsalt": "costad", "svg.fonttype": "path", "figure.dpi": 100,
+             "savefig.dpi": 100}):
+        yield
+
+
+def source_date() -> datetime.datetime | None:
+    """The build date SOURCE_DATE_EPOCH asks for (reproducible-builds.org), or None."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ReportError(f"costad: SOURCE_DATE_EPOCH must be a whole number of seconds since "
+                          f"1970 (reproducible-builds.org), got {epoch!r}") from None
+
+
+def _prepare(out_dir: Path) -> None:
+    """Create the report folder and check it takes files, before anything is built."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(f"costad: the report folder {out_dir} is a file, not a folder")
+    try:
+        (out_dir / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir / FIGURE_DIR):
+            pass
+    except OSError as err:
+        raise ReportError(f"costad: cannot write the report into {out_dir}: "
+                          f"{err.strerror or err}") from None
+
+
+def _save(fig, stem: Path, meta: dict) -> list[Path]:
+    description = (f"costad {__version__}; results {meta.get('experiment')}.csv sha256 "
+                   f"{meta.get('csv_sha256')}; commit {meta.get('git_commit')}")
+    date = source_date()
+    svg, png = stem.with_suffix(".svg"), stem.with_suffix(".png")
+    fig.tight_layout()
+    fig.savefig(svg, format="svg", metadata={"Creator": f"costad {__version__}",
+                                             "Description": description, "Date": date})
+    png_meta = {"Software": f"costad {__version__}", "Description": description}
+    if date is not None:
+        png_meta["Creation Time"] = date.isoformat()
+    fig.savefig(png, format="png", metadata=png_meta)
+    return [svg, png]
+
+
+def _load_all(results_dir) -> tuple[dict, dict]:
+    data, missing = {}, {}
+    for experiment in all_experiments():
+        try:
+            data[experiment.name] = load(experiment.name, results_dir)
+        except ResultsError as err:
+            missing[experiment.name] = str(err)
+    return data, missing
+
+
+def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
+    """Every experiment's claims rows (what is predicted, what was measured, whether it
+    holds), from its results and its own rows of the fits table."""
+    rows = []
+    for experiment in all_experiments():
+        if experiment.name in data:
+            own = fits[fits.experiment == experiment.name]
+            rows += experiment.claims(data[experiment.name][0], own)
+    return rows
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in frame.iterrows():
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|")
+                                       for v in r) + " |")
+    return "\n".join(lines)
+
+
+def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.DataFrame,
+            claims: list[dict]) -> str:
+    out = io.StringIO()
+    w = out.write
+    w("# costad report\n\n")
+    w("Built by `costad report` from `results/` alone; rebuild and verify with "
+      "`costad report --check`. Units: ops = counted elementary operations (per the cost "
+      "model of costad's README), mul = scalar multiplications, s = seconds per call.\n\n")
+    w("## Claims\n\n")
+    w(_markdown_table(pd.DataFrame(claims, columns=CLAIM_COLUMNS)) + "\n\n" if claims
+      else "No claims.\n\n")
+    if missing:
+        w("## Missing or unreadable results\n\n")
+        for name, reason in missing.items():
+            w(f"- `{name}`: {reason}\n")
+        w("\n")
+    for experiment in all_experiments():
+        name = experiment.name
+        w(f"## {experiment.title}\n\n")
+        if name not in data:
+            w(f"Not built: results for `{name}` are missing or unreadable.\n\n")
+            continue
+        w(experiment.sentence + "\n\n")
+        for stem in figures.get(name, []):
+            w(f"![{stem}]({FIGURE_DIR}/{stem}.png)\n\n[SVG]({FIGURE_DIR}/{stem}.svg)\n\n")
+        f = fits[fits.experiment == name]
+        if len(f):
+            w(_markdown_table(f.drop(columns="experiment")) + "\n\n")
+        meta = data[name][1]
+        w(f"Provenance: costad {meta.get('costad_version')}, commit "
+          f"`{str(meta.get('git_commit'))[:12]}`{' (dirty)' if meta.get('git_dirty') else ''}, "
+          f"results sha256 `{meta.get('csv_sha256', '')[:16]}`, {meta.get('cpu')}, "
+          f"{meta.get('os')}, Python {meta.get('python')}, NumPy {meta.get('numpy')}.\n\n")
+    return out.getvalue()
+
+
+def build(results_dir="results", out_dir="reports") -> Outcome:
+    """Build every figure, the fits table and README.md that the results allow.
+
+    Results that are missing or unreadable are listed in the report (and in
+    ``Outcome.missing``) and the rest is built. Refuses (`ReportError`) before writing
+    anything when no results load at all, when SOURCE_DATE_EPOCH is malformed or when the
+    report folder cannot take files.
+    """
+    out_dir = Path(out_dir)
+    source_date()
+    data, missing = _load_all(results_dir)
+    if not data:
+        # A mistyped --results must not replace a good report with an empty one.
+        first = next(iter(missing.values()), "").removeprefix("costad: ")
+        raise ReportError(f"costad: no results could be read from {results_dir}, so nothing "
+                          f"was written (for example: {first})")
+    _prepare(out_dir)
+    try:
+        return _build(data, missing, out_dir)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else f" into {out_dir}"
+        raise ReportError(f"costad: cannot write{where}: {err.strerror or err}") from None
+
+
+def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
+    outcome = Outcome(missing=dict(missing))
+    figures: dict[str, list[str]] = {}
+    with style():
+        for experiment in all_experiments():
+            if experiment.name not in data:
+                continue
+            df, meta = data[experiment.name]
+            stems = figures[experiment.name] = []
+            for stem, builder in experiment.figures(df).items():
+                outcome.files += _save(builder(), out_dir / FIGURE_DIR / stem, meta)
+                stems.append(stem)
+    fits = fits_table(all_experiments(), data)
+    claims = claims_table(data, fits)
+    fits_file = out_dir / "fits.csv"
+    fits.to_csv(fits_file, index=False, lineterminator="\n")
+    readme = out_dir / "README.md"
+    readme.write_text(_readme(data, missing, figures, fits, claims))
+    outcome.files += [fits_file, readme]
+    return outcome
+
+
+def check(results_dir="results", out_dir="reports") -> list[str]:
+    """Rebuild into a temporary folder and compare with ``out_dir`` by what a reader sees;
+    return the problems, one line each (none: the report matches)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome = build(results_dir, tmp)
+        # Missing results first: they are the cause of the differences that follow.
+        return ([f"results for {name} are missing" for name in outcome.missing]
+                + compare_folders(tmp, out_dir))
+
+
+def compare_folders(fresh_dir, out_dir) -> list[str]:
+    """Compare the report in ``out_dir`` with a fresh build in ``fresh_dir`` by content
+    (`costad.study.content`: text exactly, numbers within stated tolerances, PNGs by pixel
+    size), and list figures in ``out_dir`` that the build does not make."""
+    fresh_dir, out_dir = Path(fresh_dir), Path(out_dir)
+    problems, rebuilt = [], set()
+    for fresh in sorted(p for p in fresh_dir.rglob("*") if p.is_file()):
+        rel = fresh.relative_to(fresh_dir)
+        rebuilt.add(rel)
+        committed = out_dir / rel
+        if not committed.is_file():
+            problems.append(f"{committed} is missing")
+            continue
+        difference = content.compare(fresh, committed)
+        if difference:
+            problems.append(f"{committed}: {difference}")
+    figures_dir = out_dir / FIGURE_DIR
+    if figures_dir.is_dir():
+        for stale in sorted(figures_dir.iterdir()):
+            if stale.relative_to(out_dir) not in rebuilt:
+                problems.append(f"{stale} is not produced by a rebuild")
+    return problems

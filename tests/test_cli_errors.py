@@ -1,0 +1,282 @@
+"""Every failure of the `costad` command is one line on stderr and exit code 1: no traceback,
+no doubled "costad: error: costad:" prefix, whatever the user typed or the files hold."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from costad.study.commands import main
+
+
+def _one_line_failure(capsys, argv, *fragments, env=None):
+    """Run ``costad argv``; check it failed with exactly one error line naming ``fragments``."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 1, (code, out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("costad: error: ") and "costad: error: costad" not in lines[0]
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def graph_results(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    assert main(["run", "graph", "--quick", "--results", str(directory)]) == 0
+    return directory
+
+
+def _copy_graph(graph_results, tmp_path) -> Path:
+    target = tmp_path / "results"
+    target.mkdir()
+    for suffix in (".csv", ".json"):
+        (target / f"graph{suffix}").write_bytes((graph_results / f"graph{suffix}").read_bytes())
+    return target
+
+
+def _rehash(directory: Path, name: str = "graph") -> None:
+    """Make NAME.json name the sha256 (and row count) of NAME.csv as it now is."""
+    meta_file = directory / f"{name}.json"
+    meta = json.loads(meta_file.read_text())
+    data = (directory / f"{name}.csv").read_bytes()
+    meta["csv_sha256"] = hashlib.sha256(data).hexdigest()
+    meta["rows"] = max(0, data.count(b"\n") - 1)
+    meta_file.write_text(json.dumps(meta))
+
+
+# ------------------------------------------------------------------------- costad run
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--repeats", "0"], "--repeats"), (["--repeats", "-1"], "--repeats"),
+    (["--seed", "-1"], "--seed"), (["--repeats", "two"], "--repeats"),
+    (["--seed", "1.5"], "--seed")])
+def test_run_refuses_bad_settings_while_parsing(capsys, tmp_path, argv, fragment):
+    folder = tmp_path / "never"
+    _one_line_failure(capsys, ["run", "graph", "--results", str(folder), *argv], fragment)
+    assert not folder.exists()                    # refused before any work
+
+
+def test_run_errors_are_one_line(capsys, tmp_path):
+    _one_line_failure(capsys, ["run", "nonsense", "--results", str(tmp_path)],
+                      "unknown experiment 'nonsense'")
+    _one_line_failure(capsys, ["run", "--results", str(tmp_path)], "--all")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _one_line_failure(capsys, ["run", "graph", "--quick", "--results", str(blocker / "sub")],
+                      "results folder")
+    _one_line_failure(capsys, ["run", "graph", "--bogus"], "--bogus")
+    _one_line_failure(capsys, ["nosuchcommand"], "nosuchcommand")
+    _one_line_failure(capsys, [], "COMMAND")
+
+
+# ---------------------------------------------------------------------- costad report
+
+def test_report_out_naming_a_file_is_refused(capsys, graph_results, tmp_path):
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("keep me")
+    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(a_file)],
+                      str(a_file))
+    assert a_file.read_text() == "keep me"
+
+
+def test_report_out_in_a_read_only_folder_is_refused(capsys, graph_results):
+    # sysfs refuses new files and folders even to root, so this holds for every user.
+    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", "/sys"],
+                      "/sys")
+
+
+def test_report_refuses_a_malformed_source_date_epoch(capsys, graph_results, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")
+    out = tmp_path / "out"
+    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
+                      "SOURCE_DATE_EPOCH")
+    assert not out.exists()
+
+
+def test_report_partial_and_check_failures_end_in_one_error_line(capsys, graph_results,
+                                                                 tmp_path):
+    out = tmp_path / "out"
+    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
+                      "missing")
+    (out / "README.md").write_text("edited\n")
+    _one_line_failure(capsys, ["report", "--check", "--results", str(graph_results),
+                               "--out", str(out)], "does not match a rebuild")
+
+
+# ------------------------------------------------------------------------ costad show
+
+@pytest.mark.parametrize("content", [b"", b"[]", b"null", b'{"schema": "costad.res',
+                                     b"\xff\xfe\x00{}", b'"text"', b"42"])
+def test_show_refuses_a_malformed_json(capsys, graph_results, tmp_path, content):
+    directory = _copy_graph(graph_results, tmp_path)
+    (directory / "graph.json").write_bytes(content)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.json")
+
+
+def test_show_refuses_an_unreadable_file(capsys, graph_results, tmp_path):
+    directory = _copy_graph(graph_results, tmp_path)
+    # Reading /proc/self/mem at offset 0 fails (EIO) for every user, root included.
+    for suffix in (".json", ".csv"):
+        target = directory / f"graph{suffix}"
+        saved = target.read_bytes()
+        target.unlink()
+        target.symlink_to("/proc/self/mem")
+        _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+                          f"graph{suffix}")
+        target.unlink()
+        target.write_bytes(saved)
+
+
+def test_show_refuses_folders_where_files_belong(capsys, graph_results, tmp_path):
+    directory = _copy_graph(graph_results, tmp_path)
+    (directory / "graph.csv").unlink()
+    (directory / "graph.csv").mkdir()
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv")
+    a_file = tmp_path / "plain"
+    a_file.write_text("")
+    _one_line_failure(capsys, ["show", "graph", "--results", str(a_file)], "plain")
+
+
+def test_show_refuses_a_header_only_csv(capsys, graph_results, tmp_path):
+    directory = _copy_graph(graph_results, tmp_path)
+    csv = directory / "graph.csv"
+    csv.write_text(csv.read_text().splitlines()[0] + "\n")
+    _rehash(directory)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "no observations")
+
+
+@pytest.mark.parametrize("bad", ["1.5", "abc", "1e3x"])
+def test_show_refuses_a_non_integer_count(capsys, graph_results, tmp_path, bad):
+    directory = _copy_graph(graph_results, tmp_path)
+    csv = directory / "graph.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    value, unit = header.index("value"), header.index("unit")
+    for i, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[unit] == "ops":
+            cells[value] = bad
+            lines[i] = ",".join(cells)
+            break
+    csv.write_text("\n".join(lines) + "\n")
+    _rehash(directory)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
+                      repr(bad))
+
+
+def test_show_refuses_bad_names(capsys, graph_results):
+    _one_line_failure(capsys, ["show", "../graph", "--results", str(graph_results)], "name")
+    _one_line_failure(capsys, ["show", "", "--results", str(graph_results)], "name")
+
+
+# ------------------------------------------------------- costad bench-compare / bench-table
+
+def _benchmark(name="test_a", **changes):
+    entry = {"name": name, "fullname": f"tests/test_x.py::{name}", "group": None,
+             "stats": {"min": 1e-3, "max": 3e-3, "mean": 2e-3, "median": 2e-3, "iqr": 1e-4,
+                       "rounds": 3},
+             "extra_info": {"count_total": 10, "count_mul": 4, "strategy": "reverse", "n": 4}}
+    entry.update(changes)
+    return entry
+
+
+def _bench_file(tmp_path, name, benchmarks, raw: bytes | None = None) -> Path:
+    path = tmp_path / name
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        path.write_text(json.dumps({"machine_info": {}, "commit_info": {},
+                                    "benchmarks": benchmarks}))
+    return path
+
+
+def _without(key):
+    entry = _benchmark()
+    del entry[key]
+    return entry
+
+
+BAD_BENCHMARKS = {
+    "missing fullname": ([_without("fullname")], "fullname"),
+    "missing stats": ([_without("stats")], "stats"),
+    "extra_info null": ([_benchmark(extra_info=None)], "extra_info"),
+    "zero median": ([_benchmark(stats={"min": 1e-3, "median": 0.0, "iqr": 0.0})], "median"),
+    "zero min": ([_benchmark(stats={"min": 0.0, "median": 1e-3, "iqr": 0.0})], "min"),
+    "stats not numbers": ([_benchmark(stats={"min": "a", "median": 1.0, "iqr": 0.0})], "min"),
+    "non-integer count": ([_benchmark(extra_info={"count_total": 1.5})], "count_total"),
+    "count as text": ([_benchmark(extra_info={"count_total": "10"})], "count_total"),
+    "entry not an object": (["oops"], "benchmark"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BENCHMARKS))
+def test_bench_commands_refuse_malformed_entries(capsys, tmp_path, case):
+    benchmarks, fragment = BAD_BENCHMARKS[case]
+    good = _bench_file(tmp_path, "good.json", [_benchmark()])
+    bad = _bench_file(tmp_path, "bad.json", benchmarks)
+    _one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json", fragment)
+    _one_line_failure(capsys, ["bench-compare", str(bad), str(good)], "bad.json", fragment)
+    _one_line_failure(capsys, ["bench-table", str(bad)], "bad.json", fragment)
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b"", b"[]", b"{", b'{"benchmarks": 3}'])
+def test_bench_commands_refuse_malformed_files(capsys, tmp_path, raw):
+    good = _bench_file(tmp_path, "good.json", [_benchmark()])
+    bad = _bench_file(tmp_path, "bad.json", None, raw=raw)
+    _one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json")
+    _one_line_failure(capsys, ["bench-table", str(bad)], "bad.json")
+    _one_line_failure(capsys, ["bench-table", str(tmp_path / "nope.json")], "nope.json")
+    _one_line_failure(capsys, ["bench-table", str(tmp_path)], str(tmp_path))
+
+
+def test_a_well_formed_pair_still_compares(capsys, tmp_path):
+    a = _bench_file(tmp_path, "a.json", [_benchmark()])
+    assert main(["bench-compare", str(a), str(a)]) == 0
+    assert "counts equal" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ the real process
+
+def test_the_installed_command_fails_in_one_line_with_exit_code_1(tmp_path):
+    env = dict(os.environ, SOURCE_DATE_EPOCH="abc")
+    for argv in (["run", "graph", "--repeats", "0"], ["report", "--results", str(tmp_path)],
+                 ["show", "graph", "--results", str(tmp_path)], ["--no-such-flag"]):
+        proc = subprocess.run([sys.executable, "-m", "costad", *argv], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+        assert proc.returncode == 1, (argv, proc.stderr)
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith("costad: error: ")
+
+
+# ------------------------------------------------------------ bench gate arguments (19)
+
+@pytest.mark.parametrize("threshold", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "x"])
+def test_bench_compare_refuses_a_meaningless_time_threshold(capsys, tmp_path, threshold):
+    a = _bench_file(tmp_path, "a.json", [_benchmark()])
+    _one_line_failure(capsys, ["bench-compare", str(a), str(a), "--time-threshold", threshold],
+                      "--time-threshold")
+
+
+def test_bench_compare_fails_on_an_empty_baseline(capsys, tmp_path):
+    empty = _bench_file(tmp_path, "empty.json", [])
+    new = _bench_file(tmp_path, "new.json", [_benchmark()])
+    _one_line_failure(capsys, ["bench-compare", str(empty), str(new)], "empty.json",
+                      "no benchmarks")
+    _one_line_failure(capsys, ["bench-compare", str(empty), str(empty)], "no benchmarks")
+
+
+@pytest.mark.parametrize("name", ["../x", "", "a/b", "/abs", ".hidden", "a\\b", "..", "-x"])
+def test_bench_table_refuses_names_that_are_not_plain_file_names(capsys, tmp_path, name):
+    a = _bench_file(tmp_path, "a.json", [_benchmark()])
+    out = tmp_path / "out"
+    _one_line_failure(capsys, ["bench-table", str(a), "--results", str(out), f"--name={name}"],
+                      "--name")
+    assert not out.exists() and not (tmp_path / "x.csv").exists()
