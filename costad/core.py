@@ -298,6 +298,7 @@ _CONVERSION_REFUSED = (
     "costad.stop_gradient(x) for a constant.")
 
 _float_dtype = _np.dtype(float)
+_float64 = _np.float64
 
 
 class _Interpreters(threading.local):
@@ -543,7 +544,7 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
         shapes = ", ".join(str(shape_of(a)) for a in args)
         raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "
                          f"{shapes}: {err}") from err
-    if out.__class__ is not float:
+    if out.__class__ is not float and out.__class__ is not _float64:
         _refuse_complex(prim, out)
     if _cost.open_blocks:
         _charge(prim, out, args, params)

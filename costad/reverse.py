@@ -184,6 +184,10 @@ def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> 
 
 _ACCUMULATORS = (IndexAccumulator, AbstractAccumulator, TupleAdjoint)
 
+# The types of scalar code's values (x[i] of an array is a NumPy float64): a contribution
+# from one to another needs no unbroadcasting.
+_SCALARS = frozenset((float, np.float64))
+
 
 def _hand(adjoints: list, parent: int, c, arg) -> None:
     """Give the contribution ``c`` to argument ``arg`` (tape node ``parent``): summed back
@@ -224,7 +228,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
             c = vjp[0](ct, out, args[0], **params) if params else vjp[0](ct, out, args[0])
             if c is None:
                 continue
-            if c.__class__ is float and args[0].__class__ is float:
+            if c.__class__ in _SCALARS and args[0].__class__ in _SCALARS:
                 current = adjoints[parent]
                 adjoints[parent] = c if current is None else accumulate(current, c)
             else:
@@ -235,7 +239,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
             if pa >= 0 and vjp[0] is not None:
                 c = vjp[0](ct, out, a, b, **params) if params else vjp[0](ct, out, a, b)
                 if c is not None:
-                    if c.__class__ is float and a.__class__ is float:
+                    if c.__class__ in _SCALARS and a.__class__ in _SCALARS:
                         current = adjoints[pa]
                         adjoints[pa] = c if current is None else accumulate(current, c)
                     else:
@@ -243,7 +247,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
             if pb >= 0 and vjp[1] is not None:
                 c = vjp[1](ct, out, a, b, **params) if params else vjp[1](ct, out, a, b)
                 if c is not None:
-                    if c.__class__ is float and b.__class__ is float:
+                    if c.__class__ in _SCALARS and b.__class__ in _SCALARS:
                         current = adjoints[pb]
                         adjoints[pb] = c if current is None else accumulate(current, c)
                     else:
