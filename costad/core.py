@@ -573,6 +573,8 @@ def nbytes_of(x) -> int:
     nbytes = getattr(x, "nbytes", None)
     if nbytes is not None:
         return nbytes
+    if isinstance(x, bool):                 # as NumPy stores it: one byte
+        return 1
     if isinstance(x, (float, int, complex)):
         return 8
     return 0

@@ -260,12 +260,19 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
                         _hand(adjoints, parent, c, args[k])
 
 
+def _bool_scalar(value) -> bool:
+    # A comparison's scalar result is not counted: NumPy's True and False are shared
+    # singletons, so identity cannot tell one stored boolean from another.
+    return value.shape == () and value.dtype == np.bool_
+
+
 def tape_storage(tape: list[Node]) -> tuple[int, int]:
     """Nodes on the tape and bytes of the distinct values it keeps alive.
 
     Views (broadcasts, reshapes, basic slices) share their base's memory and are not counted
     again: a concrete array that has a base is a view; an abstract value is one when the
-    primitive that made it moves no bytes (`costad.core.no_traffic`, basic indexing).
+    primitive that made it moves no bytes (`costad.core.no_traffic`, basic indexing). Scalar
+    booleans (a byte each) are not counted.
     """
     seen: set[int] = set()
     nbytes = 0
@@ -285,9 +292,9 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
                 if value.base is None:
                     nbytes += value.nbytes
             elif value.__class__ is ShapeDtype:
-                if not (position < len(outs) and view):
+                if not (position < len(outs) and view) and not _bool_scalar(value):
                     nbytes += value.nbytes
-            elif isinstance(value, np.generic):
+            elif isinstance(value, np.generic) and not _bool_scalar(value):
                 nbytes += value.nbytes
             elif isinstance(value, (float, int)):
                 nbytes += 8

@@ -20,10 +20,10 @@ import operator
 
 import numpy as np
 
-from ..core import ShapeDtype, Tracer, dtype_of, primal_value, shape_of
+from ..core import Primitive, ShapeDtype, Tracer, dtype_of, nbytes_of, primal_value, shape_of
 from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
-from ._base import result_dtype
+from ._base import free, like_argument, register, result_dtype
 from .building import contains_traced
 from .elementwise import where
 from .structural import (_reshape, as_array, axis_index, axis_tuple, concatenate, getitem,
@@ -31,7 +31,7 @@ from .structural import (_reshape, as_array, axis_index, axis_tuple, concatenate
 
 __all__ = ["split", "array_split", "hsplit", "vsplit", "dsplit", "flip", "flipud", "fliplr",
            "rot90", "roll", "take", "take_along_axis", "along_axis_index", "diag", "diagonal",
-           "tril", "triu", "sort", "argsort", "select"]
+           "tril", "triu", "sort", "argsort", "select", "permute_along"]
 
 
 def _refuse_traced(value, what: str) -> None:
@@ -349,8 +349,8 @@ _SORT_KINDS = (None, "quicksort", "quick", "mergesort", "merge", "heapsort", "he
 
 @implements(np.sort)
 def sort(a, axis=-1, kind=None, stable=None):
-    """Sorted along an axis (the flattened array when axis is None): a gather through the
-    stable argsort of the plain values (free; see the module's note on ties)."""
+    """Sorted along an axis (the flattened array when axis is None): the values permuted by
+    the stable argsort of the plain values (free; see the module's note on ties)."""
     if kind not in _SORT_KINDS:
         raise ShapeError(f"costad: numpy.sort: unknown sort kind {kind!r}")
     x = as_array(a)
@@ -359,10 +359,36 @@ def sort(a, axis=-1, kind=None, stable=None):
     shape = tuple(shape_of(x))
     ax = axis_index(axis, len(shape), "numpy.sort")
     plain = primal_value(x)
-    if plain.__class__ is ShapeDtype:
-        return x             # no values to order: sorting keeps the shape and dtype, free
-    order = np.argsort(plain, axis=ax, kind="stable")
-    return getitem(x, index=along_axis_index(shape, order, ax))
+    # An abstract input has no values to order: the permutation stays unknown (None), and
+    # the count is the same, since permuting is free whatever the order.
+    order = None if plain.__class__ is ShapeDtype else np.argsort(plain, axis=ax,
+                                                                   kind="stable")
+    return permute_along(x, order=order, axis=ax)
+
+
+def _permute_impl(x, order, axis):
+    if order is None:        # the permutation of abstract values: the result is unknown too
+        return ShapeDtype(shape_of(x), dtype_of(x))
+    return np.take_along_axis(x, order, axis)
+
+
+def _inverse(order, axis):
+    """The inverse permutation along ``axis`` (a constant; None stays None)."""
+    if order is None:
+        return None
+    inverse = np.empty_like(order)
+    np.put_along_axis(inverse, order, np.arange(order.shape[axis]).reshape(
+        tuple(-1 if i == axis else 1 for i in range(order.ndim))), axis)
+    return inverse
+
+
+permute_along = register(Primitive(
+    "permute_along", _permute_impl, free,
+    vjp=(lambda ct, out, x, order, axis: permute_along(ct, order=_inverse(order, axis),
+                                                       axis=axis),),
+    linear=True, abstract=lambda x, order, axis: like_argument(x),
+    traffic=lambda out, x, order, axis: 2 * nbytes_of(out),
+    doc="x permuted along an axis by a constant permutation (sorting; free; a copy)"))
 
 
 @implements(np.argsort, methods=("argsort",))
