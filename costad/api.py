@@ -13,14 +13,15 @@ import numpy as np
 
 from . import boxing
 from . import cost as _cost
-from .core import ShapeDtype, dtype_of, is_abstract, shape_of
+from .core import ShapeDtype, dtype_of, is_abstract, is_differentiated, shape_of, unboxed
 from .cost import repeated as cost_repeated
 from .errors import InputTypeError, ShapeError
 from .gradients import grad, unit_tangent
 from .graph import Graph
-from .pipelines import make_jvp, make_vjp, tangent_leaves, zeros_like_leaf
+from .pipelines import detached, make_jvp, make_vjp, one_like, tangent_leaves, zeros_like_leaf
+from .primitives import reshape, stack
 from .reverse import record
-from .tree import flatten_inputs
+from .tree import flatten_inputs, tree_flatten
 
 __all__ = ["trace", "count", "counted", "jvp", "vjp", "jacobian", "hvp"]
 
@@ -29,9 +30,8 @@ def trace(f: Callable, x) -> Graph:
     """Record one evaluation of ``f(x)`` as a `Graph` (nodes in their linear order)."""
     leaves, in_tree = flatten_inputs(x)
     with _cost.counting() as c:
-        tape, inputs, _, nodes, out_tree = record(f, leaves, in_tree)
-    output = nodes[0] if out_tree.node is None else None
-    return Graph(tape, inputs, output, in_tree.paths(), _cost.Cost(c.by_op))
+        tape, inputs, _, nodes, _ = record(f, leaves, in_tree)
+    return Graph(tape, inputs, nodes, in_tree.paths(), _cost.Cost(c.by_op))
 
 
 def count(f: Callable, x) -> _cost.Cost:
@@ -47,7 +47,9 @@ def counted(f: Callable) -> Callable:
     on boxed inputs so that its plain NumPy operations are charged; outside one it is
     ``f(x)`` at NumPy's own speed (what timings measure)."""
     def counted_f(x):
-        leaves, in_tree = flatten_inputs(x)
+        if not _cost.is_counting():
+            return f(x)                               # NumPy's own speed, any input
+        leaves, in_tree = tree_flatten(x, name="x")   # nothing is differentiated: any leaf
         return boxing.call(f, leaves, in_tree)
     counted_f.__name__ = f"counted_{getattr(f, '__name__', 'f')}"
     return counted_f
@@ -63,16 +65,17 @@ def jvp(f: Callable, x, v):
     leaves, in_tree, push = make_jvp(f, x)
     tangents = tangent_leaves(v, in_tree, leaves)
     values, out_tangents, out_tree = push(tangents)
-    return (out_tree.unflatten(values),
-            out_tree.unflatten(zeros_like_leaf(val) if t is None else t
+    return (out_tree.unflatten(detached(v) for v in values),
+            out_tree.unflatten(zeros_like_leaf(val) if t is None else detached(t)
                                for t, val in zip(out_tangents, values)))
 
 
 def vjp(f: Callable, x):
     """Reverse mode: ``(f(x), pullback)`` where ``pullback(ct)`` returns ``ct^T J`` shaped
-    like ``x``. ``ct`` must have the structure of f's output. The tape is recorded once;
-    each pullback call is one backward sweep."""
-    return make_vjp(f, x)
+    like ``x``. ``ct`` must have the structure of f's output. The tape is recorded once, on
+    copies of x's arrays (updating x later does not change the pullback); each pullback
+    call is one backward sweep."""
+    return make_vjp(f, x, keep_inputs=True)
 
 
 def _single_leaf(x, what: str):
@@ -110,20 +113,15 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
             with cost_repeated(n):
                 values, _, out_tree = push(unit_tangent(leaves, 0, 0))
             value = _single_output(out_tree, values, "jacobian")
-            return ShapeDtype(shape_of(value) + x_shape, dtype_of(leaf))
-        columns, out_shape = [], None
+            return ShapeDtype(shape_of(value) + x_shape, dtype_of(value))
+        columns, value = [], None
         for k in range(n):
             values, tangents, out_tree = push(unit_tangent(leaves, 0, k))
             value = _single_output(out_tree, values, "jacobian")
-            out_shape = shape_of(value)
-            columns.append(np.zeros(out_shape) if tangents[0] is None
-                           else np.asarray(tangents[0]))
-        if out_shape is None:
-            out_shape = shape_of(boxing.call(f, leaves, in_tree))
-        if not columns:
-            return np.zeros(out_shape + x_shape)
-        J = np.stack([np.broadcast_to(c, out_shape) for c in columns], axis=-1)
-        return J.reshape(out_shape + x_shape)
+            columns.append(zeros_like_leaf(value) if tangents[0] is None else tangents[0])
+        if value is None:
+            value = boxing.call(f, leaves, in_tree)
+        return _assemble(columns, shape_of(value), x_shape, dtype_of(value), last=True)
 
     def jacobian_reverse(x):
         leaf = _single_leaf(x, "jacobian")
@@ -137,16 +135,34 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         if is_abstract(value):
             if m:
                 with cost_repeated(m):
-                    pullback(ShapeDtype(out_shape, dtype_of(value)) if out_shape else 1.0)
+                    pullback(ShapeDtype(out_shape, dtype_of(value)) if out_shape
+                             else one_like(value))
             return ShapeDtype(out_shape + x_shape, dtype_of(leaf))
-        rows = np.zeros((m,) + x_shape)
+        rows = []
         for i in range(m):
-            seed = np.zeros(out_shape)
-            seed.flat[i] = 1.0                       # seeds are free
-            rows[i] = pullback(seed if out_shape else 1.0)
-        return rows.reshape(out_shape + x_shape)
+            seed = np.zeros(out_shape, dtype_of(value))
+            seed[np.unravel_index(i, out_shape)] = 1                    # seeds are free
+            rows.append(pullback(seed if out_shape else one_like(value)))
+        return _assemble(rows, out_shape, x_shape, dtype_of(leaf), last=False)
 
     return jacobian_forward if mode == "forward" else jacobian_reverse
+
+
+def _assemble(parts: list, out_shape: tuple, x_shape: tuple, dtype, last: bool):
+    """The Jacobian from its columns (forward: one per input, stacked last) or rows
+    (reverse: one per output, stacked first), shaped out_shape + x_shape. Plain values are
+    stacked by NumPy; values an enclosing derivative traces, with free primitives."""
+    shape = out_shape + x_shape
+    if not parts:
+        return np.zeros(shape, dtype)
+    if not any(is_differentiated(p) for p in parts):
+        plain = [np.broadcast_to(np.asarray(unboxed(p), dtype=dtype),
+                                 out_shape if last else x_shape) for p in parts]
+        return np.stack(plain, axis=-1 if last else 0).reshape(shape)
+    size = int(np.prod(out_shape if last else x_shape))
+    flat = [reshape(p, shape=(size,)) for p in parts]
+    stacked = stack(flat, axis=1 if last else 0)
+    return reshape(stacked, shape=shape)
 
 
 def hvp(f: Callable, x, v):

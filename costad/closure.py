@@ -88,11 +88,22 @@ class _Substitution(Trace):
         return _BodyTracer(self, out) if prim.differentiable else out
 
 
+def _wrapped(trace, value):
+    """A body's input as the trace sees it: float values (and traced ones) wrapped, other
+    arguments (integers, indices, strings) passed as they are, constants of the body."""
+    if isinstance(value, Tracer):
+        return _BodyTracer(trace, value)
+    dtype = getattr(value, "dtype", None)
+    if value.__class__ is float or (dtype is not None and dtype.kind == "f"):
+        return _BodyTracer(trace, value)
+    return value
+
+
 def discover(f: Callable, leaves: list, in_tree: TreeDef) -> tuple[list[Tracer], TreeDef]:
     """Run ``f(*in_tree.unflatten(leaves))`` once, uncounted; return the enclosing traced
     values it refers to (in order of first use) and the structure of its output."""
     with _cost.uncounted(), capturing(_Discovery) as trace:
-        out = f(*in_tree.unflatten(_BodyTracer(trace, primal_value(v)) for v in leaves))
+        out = f(*in_tree.unflatten(_wrapped(trace, primal_value(v)) for v in leaves))
     out_leaves, out_tree = tree_flatten(out, name="the loop body's output")
     for o in out_leaves:
         trace.note(o)
@@ -112,6 +123,6 @@ def call(f: Callable, leaves: list, in_tree: TreeDef, consts: list, values: list
         return tree_flatten(out, name="the loop body's output")
     mapping = {id(c): v for c, v in zip(consts, values)}
     with capturing(_Substitution, mapping) as trace:
-        out = f(*in_tree.unflatten(_BodyTracer(trace, v) for v in leaves))
+        out = f(*in_tree.unflatten(_wrapped(trace, v) for v in leaves))
     out_leaves, out_tree = tree_flatten(out, name="the loop body's output")
     return [trace.replace(o) for o in out_leaves], out_tree

@@ -41,11 +41,11 @@ class ShapeDtype:
     def __init__(self, shape, dtype="float64"):
         if isinstance(shape, (int, _np.integer)) and not isinstance(shape, bool):
             shape = (shape,)
-        try:
-            shape = tuple(int(n) for n in shape)
-        except (TypeError, ValueError):
+        if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__") or any(
+                isinstance(n, bool) or not isinstance(n, (int, _np.integer)) for n in shape):
             raise ShapeError(f"costad: a ShapeDtype's shape must be a tuple of integers, "
-                             f"got {shape!r}") from None
+                             f"got {shape!r}")
+        shape = tuple(int(n) for n in shape)
         if any(n < 0 for n in shape):
             raise ShapeError(f"costad: a ShapeDtype's shape cannot be negative: {shape}")
         self.shape = shape
@@ -250,6 +250,8 @@ class Tracer:
         return bool(self.primal)
 
     def __array__(self, *args, **kwargs):
+        if self._trace.level == ENDED:
+            raise EscapedTracerError()
         if primal_value(self).__class__ is ShapeDtype:
             primal_value(self)._needs_a_value("conversion to a NumPy array")
         raise TypeError(
@@ -308,6 +310,9 @@ class _Interpreters(threading.local):
     def __init__(self):
         self.stack: list[Trace] = []
         self.captures: list[Trace] = []
+        # While an interpretation runs a derivative rule on the values below it, the level
+        # that captures must stay under (see `apply` and `rule_below`).
+        self.ceiling: int | None = None
         self.refused_conversion: Exception | None = None
 
 
@@ -401,6 +406,14 @@ def primal_value(x):
     return x
 
 
+def zeros_of(x):
+    """A zero of x's shape and dtype (free): abstract for an abstract x, so that nothing of
+    its size is allocated."""
+    if is_abstract(x):
+        return ShapeDtype(shape_of(x), dtype_of(x))
+    return _np.zeros(shape_of(x), dtype_of(x))
+
+
 def unboxed(x):
     """``x`` without the boxes that only count it (`costad.boxing`)."""
     while isinstance(x, Tracer) and not x.differentiating:
@@ -473,12 +486,25 @@ def apply(prim: Primitive, args: tuple, params: Mapping[str, Any], below: int | 
     if top is None:
         return evaluate(prim, args, params)
     if _open_captures:
-        capture = _capture_below(below)
+        capture = _capture_below(_interpreters.ceiling if below is None else below)
         if capture is not None and top.level < capture.level:
             top = capture
     if top.level == ENDED:
         raise EscapedTracerError()
     return top.process(prim, args, params)
+
+
+def rule_below(level: int, rule: Callable, *args, **params):
+    """Run a derivative rule that an interpretation at ``level`` applies to the values below
+    it: a capturing trace above ``level`` must not take its primitives."""
+    if not _open_captures:
+        return rule(*args, **params)
+    saved = _interpreters.ceiling
+    _interpreters.ceiling = level
+    try:
+        return rule(*args, **params)
+    finally:
+        _interpreters.ceiling = saved
 
 
 def handler(args) -> Trace | None:
@@ -545,7 +571,7 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
         raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "
                          f"{shapes}: {err}") from err
     if out.__class__ is not float and out.__class__ is not _float64:
-        _refuse_complex(prim, out)
+        _check_output(prim, out)
     if _cost.open_blocks:
         _charge(prim, out, args, params)
     return out
@@ -602,15 +628,22 @@ def _evaluate_abstract(prim: Primitive, args: tuple, params: Mapping[str, Any]) 
         raise ShapeError(f"costad: {prim.name} cannot be applied to inputs of shapes "
                          f"{shapes}: {err}") from err
     if out.dtype.kind == "c":
-        _refuse_complex(prim, out)
+        _check_output(prim, out)
     return out
 
 
-def _refuse_complex(prim: Primitive, out) -> None:
-    """costad differentiates real programs: a complex value anywhere is an error, never a
-    derivative that quietly drops the imaginary part."""
+def _check_output(prim: Primitive, out) -> None:
+    """costad differentiates real programs on plain arrays: a complex value, or an ndarray
+    subclass (a masked array's mask, a matrix's *), anywhere is an error, never a derivative
+    that quietly drops the imaginary part or ignores the mask."""
     dtype = getattr(out, "dtype", None)
     if (dtype is not None and dtype.kind == "c") or out.__class__ is complex:
         raise UnsupportedOperationError(
             f"costad: {prim.name} gave a complex result (a complex input or constant reached "
             "it); costad differentiates real-valued programs only")
+    if isinstance(out, _np.ndarray) and out.__class__ is not _np.ndarray:
+        raise UnsupportedOperationError(
+            f"costad: {prim.name} gave a {out.__class__.__module__}.{out.__class__.__name__} "
+            "(an ndarray subclass such as a masked array or a matrix reached it as a "
+            "constant); its mask or operators would change what is computed, and costad "
+            "traces plain ndarrays only: pass np.asarray(c) if the plain values are meant")

@@ -18,7 +18,7 @@ from typing import Iterator, Mapping
 
 __all__ = ["Cost", "counting", "charge", "charge_accumulation", "charge_call",
            "charge_storage", "charge_peak",
-           "is_counting", "repeated", "uncounted"]
+           "is_counting", "repeated", "uncounted", "sweeping", "sweep_base"]
 
 
 class Cost:
@@ -129,10 +129,12 @@ class Cost:
 
 
 class _Counters(threading.local):
-    """The stack of active counters of the current thread; primitives report to the last."""
+    """The stack of active counters of the current thread; primitives report to the last;
+    and the bytes of the tapes being swept (`sweeping`)."""
 
     def __init__(self):
         self.stack: list[Cost] = []
+        self.sweeps: list[int] = []
 
 
 _counters = _Counters()
@@ -250,3 +252,19 @@ def uncounted() -> Iterator[None]:
         yield
     finally:
         stack.pop()
+
+
+@contextlib.contextmanager
+def sweeping(tape_bytes: int) -> Iterator[None]:
+    """Mark a backward sweep of a tape holding ``tape_bytes`` as running (this thread), so
+    that a checkpointed loop reversed inside it reports its working set on top of them."""
+    _counters.sweeps.append(int(tape_bytes))
+    try:
+        yield
+    finally:
+        _counters.sweeps.pop()
+
+
+def sweep_base() -> int:
+    """The bytes of the tapes being swept around this point (0 outside any sweep)."""
+    return sum(_counters.sweeps)

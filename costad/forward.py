@@ -6,7 +6,7 @@ lists of leaves; `costad.pipelines` handles their structure.
 """
 from __future__ import annotations
 
-from .core import Trace, Tracer, apply, new_level, shape_of
+from .core import Trace, Tracer, apply, new_level, rule_below, shape_of
 from .primitives import broadcast_to
 from .tree import TreeDef, tree_flatten
 
@@ -51,11 +51,16 @@ class JVPTrace(Trace):
         if all(t is None for t in tangents):
             tangent = None
         else:
-            tangent = prim.jvp(tangents, out, *values, **params)
-            # A tangent of a broadcast argument is broadcast once here (free), not in rules.
-            if tangent is not None and shape_of(tangent) != shape_of(out):
-                tangent = broadcast_to(tangent, shape=shape_of(out))
+            tangent = rule_below(self.level, _tangent, prim, tangents, out, values, params)
         return JVPTracer(self, out, tangent)
+
+
+def _tangent(prim, tangents, out, values, params):
+    tangent = prim.jvp(tangents, out, *values, **params)
+    # A tangent of a broadcast argument is broadcast once here (free), not in rules.
+    if tangent is not None and not isinstance(out, tuple) and shape_of(tangent) != shape_of(out):
+        tangent = broadcast_to(tangent, shape=shape_of(out))
+    return tangent
 
 
 def jvp_call(f, leaves: list, tangents: list, in_tree: TreeDef):

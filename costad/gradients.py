@@ -37,8 +37,8 @@ from . import boxing
 from . import cost as _cost
 from .core import (ShapeDtype, Tracer, dtype_of, is_abstract, is_differentiated, primal_value,
                    shape_of, unboxed)
-from .errors import NonScalarOutputError, OutputTypeError
-from .pipelines import as_leaf_gradient, make_jvp, make_vjp
+from .errors import NonScalarOutputError, OutputTypeError, UnsupportedOperationError
+from .pipelines import as_leaf_gradient, make_jvp, make_vjp, one_like
 from .primitives import add, concatenate, div, getitem, reshape, setitem, sub
 from .tree import flatten_inputs, leaf_size
 
@@ -110,6 +110,13 @@ def _passes(leaves: list):
     for j, leaf in enumerate(leaves):
         size = leaf_size(leaf)
         if size and is_abstract(leaf):
+            if is_differentiated(leaf):
+                raise UnsupportedOperationError(
+                    "costad: an inner forward-mode or finite-difference derivative of an "
+                    "abstract input, inside another derivative, cannot be counted: the outer "
+                    "derivative differentiates each of the n passes that abstract counting "
+                    "runs once. Count it on a concrete input, or make the inner derivative "
+                    "reverse mode")
             yield j, 0, size
         else:
             for k in range(size):
@@ -220,16 +227,43 @@ def _step_for(mode: str, step, leaf) -> float:
     return default_step(mode, dtype_of(leaf)) if step is None else step
 
 
-def _check_resolved(shifted, x_k, h: float, leaf, k: int) -> None:
-    """Refuse a step lost to rounding: x + h == x would give a zero derivative."""
+def _step_taken(shifted, x_k, h: float, leaf, k: int) -> float:
+    """The step the perturbation actually took, (x + h) - x in the input's dtype, which
+    rounding may have changed (at |x| = 1.5e8 a step of 2^-26 becomes 2^-25). Dividing by it,
+    not by h, keeps the quotient right; it is bookkeeping of the method, like the step, and
+    not counted. A step lost altogether (x + h == x would give a zero derivative) is
+    refused. Abstract inputs have no values: the nominal step stands."""
     base = primal_value(x_k)
     if base.__class__ is ShapeDtype:
-        return                                   # abstract: no value to check
-    if np.isfinite(base) and primal_value(shifted) == base:
+        return h
+    taken = abs(float(primal_value(shifted)) - float(base))
+    if np.isfinite(base) and taken == 0.0:
         raise ValueError(
             f"costad: the finite-difference step {h:g} is lost to rounding at input "
             f"coordinate {k} = {base!r} ({dtype_of(leaf)}); use a larger step= or the "
             "default step for this dtype")
+    return taken if np.isfinite(taken) else h
+
+
+def _check_output_precision(value, leaves: list, step, mode: str) -> None:
+    """A default step fits the inputs' dtype; if f computes in a coarser one (returns float32
+    for a float64 input), that step vanishes inside f and the difference would come out 0:
+    refuse, and say which step to pass."""
+    if step is not None:
+        return
+    out = primal_value(value)
+    out_dtype = out.dtype if out.__class__ is ShapeDtype else np.result_type(out)
+    if out_dtype.kind != "f":
+        return
+    coarse = np.finfo(out_dtype).eps
+    for leaf in leaves:
+        dtype = dtype_of(leaf)
+        if dtype.kind == "f" and np.finfo(dtype).eps < coarse:
+            raise ValueError(
+                f"costad: f returns {out_dtype} for a {dtype} input, so it computes in "
+                f"{out_dtype}: the default {mode} step for {dtype} would vanish inside f. "
+                f"Pass step= suited to {out_dtype} (its default is "
+                f"{default_step(mode, out_dtype):.3g}), or give f {out_dtype} inputs")
 
 
 def _fd(f, x, step, want_value):
@@ -237,15 +271,16 @@ def _fd(f, x, step, want_value):
     with _finite_differences("fd", step):
         f0 = _evaluate(f, leaves, in_tree, leaves)
         check_scalar_output(f0)
+        _check_output_precision(f0, leaves, step, "fd")
         columns: list[list] = [[] for _ in leaves]
         for j, k, repeats in _passes(leaves):
             h = _step_for("fd", step, leaves[j])
             with _counted_as(repeats):
                 x_k = _scalar_at(leaves[j], k)
                 x_plus = add(x_k, h)
-                _check_resolved(x_plus, x_k, h, leaves[j], k)
+                taken = _step_taken(x_plus, x_k, h, leaves[j], k)
                 f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
-                columns[j].append(div(sub(f1, f0), h))
+                columns[j].append(div(sub(f1, f0), taken))
     return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
 
 
@@ -256,17 +291,17 @@ def _fd_central(f, x, step, want_value):
         f_plus = None
         for j, k, repeats in _passes(leaves):
             h = _step_for("fd-central", step, leaves[j])
-            two_h = 2.0 * h              # a constant of the method, not an operation on data
             with _counted_as(repeats):
                 x_k = _scalar_at(leaves[j], k)
                 x_plus, x_minus = add(x_k, h), sub(x_k, h)
-                _check_resolved(x_plus, x_k, h, leaves[j], k)
-                _check_resolved(x_minus, x_k, h, leaves[j], k)
+                span = (_step_taken(x_plus, x_k, h, leaves[j], k)
+                        + _step_taken(x_minus, x_k, h, leaves[j], k))
                 f_plus = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
+                check_scalar_output(f_plus)
+                _check_output_precision(f_plus, leaves, step, "fd-central")
                 f_minus = _evaluate(f, _with_coordinate(leaves, j, k, x_minus), in_tree,
                                     leaves)
-                check_scalar_output(f_plus)
-                columns[j].append(div(sub(f_plus, f_minus), two_h))
+                columns[j].append(div(sub(f_plus, f_minus), span))
         f0 = None
         if want_value or f_plus is None:
             # Central differences never need f(x): `grad` skips it, `value_and_grad` pays K.
@@ -296,7 +331,7 @@ def _forward(f, x, step, want_value):
 def _reverse(f, x, step, want_value):
     value, pullback = make_vjp(f, x)
     check_scalar_output(value)
-    return value, pullback(1.0)                          # the seed is free
+    return value, pullback(one_like(value))               # the seed is free
 
 
 _STRATEGIES: dict[str, Callable] = {

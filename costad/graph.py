@@ -35,6 +35,11 @@ class GraphNode:
         return f"{self.name} = {self.op}({', '.join(self.args)}{params})"
 
 
+def _dot_escape(text: str) -> str:
+    """Text inside a double-quoted DOT label: backslashes and quotes escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _short(value) -> str:
     """A constant as it reads in a listing: scalars by value, arrays by shape."""
     if isinstance(value, np.ndarray) and value.ndim > 0:
@@ -47,13 +52,14 @@ def _short(value) -> str:
 class Graph:
     """The traced program of ``costad.trace(f, x)``.
 
-    nodes:  `GraphNode` list in evaluation order (inputs first).
-    output: the name of the output node (None if the output is a constant).
-    cost:   the `Cost` of one evaluation (K = ``cost.total``).
+    nodes:   `GraphNode` list in evaluation order (inputs first).
+    outputs: the name of the node behind each leaf of f's output (None for a constant);
+    output:  the only one's name, when f returns one array or scalar.
+    cost:    the `Cost` of one evaluation (K = ``cost.total``).
     """
 
-    def __init__(self, tape, input_nodes: list[int], output: int | None, paths: list[str],
-                 cost: Cost):
+    def __init__(self, tape, input_nodes: list[int], outputs: list[int | None],
+                 paths: list[str], cost: Cost):
         names = [f"t{i + 1}" for i in range(len(tape))]
         path_of = dict(zip(input_nodes, paths))
         nodes = []
@@ -63,10 +69,14 @@ class Graph:
                                        path_of.get(i, "")))
                 continue
             arg_names = tuple(names[p] if p >= 0 else _short(a) for p, a in zip(parents, args))
-            nodes.append(GraphNode(names[i], prim.name, arg_names, parents, dict(params),
-                                   shape_of(out), prim.cost(out, *args, **params)))
+            shape = (tuple(shape_of(o) for o in out) if isinstance(out, tuple)
+                     else shape_of(out))
+            params = {k: v for k, v in params.items() if k != "residuals"}
+            nodes.append(GraphNode(names[i], prim.name, arg_names, parents, params, shape,
+                                   prim.cost(out, *args, **params)))
         self.nodes: list[GraphNode] = nodes
-        self.output: str | None = None if output is None else names[output]
+        self.outputs: list[str | None] = [None if o is None else names[o] for o in outputs]
+        self.output: str | None = self.outputs[0] if len(self.outputs) == 1 else None
         self.cost = cost
 
     @property
@@ -82,7 +92,8 @@ class Graph:
 
     def __str__(self) -> str:
         lines = [str(n) for n in self.nodes]
-        lines.append(f"return {self.output if self.output else '<constant>'}")
+        returned = ", ".join(name or "<constant>" for name in self.outputs) or "<nothing>"
+        lines.append(f"return {returned}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -101,7 +112,7 @@ class Graph:
         lines = ["digraph costad {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
         for node in self.nodes:
             if node.op == "input":
-                label = f"{node.name}\\ninput {node.path}"
+                label = f"{node.name}\\ninput {_dot_escape(node.path)}"
                 lines.append(f'  {node.name} [label="{label}", shape=box];')
             else:
                 lines.append(f'  {node.name} [label="{node.name} = {node.op}", shape=ellipse];')

@@ -49,7 +49,7 @@ def _project(out, index):
 
 
 project = Primitive(
-    "project", _project, lambda out, t, index: {},
+    "project", _project, lambda out, t, index, **params: {},
     vjp=(lambda ct, out, t, index: TupleCotangent(index, ct, len(t)),),
     abstract=lambda t, index: t[index], traffic=lambda *args, **params: 0, linear=True,
     doc="component ``index`` of a loop primitive's several outputs (free)")
@@ -139,6 +139,12 @@ def _pair(result):
     return result
 
 
+def _floating(value) -> bool:
+    """A value that can carry a derivative (float, or traced)."""
+    dtype = getattr(value, "dtype", None)
+    return value.__class__ is float or (dtype is not None and dtype.kind == "f")
+
+
 def _x_at(xs: list, i: int) -> list:
     """The leaves of x_i, the input of step i (1-based), read with the free getitem."""
     return [getitem(leaf, index=i - 1) for leaf in xs]
@@ -159,7 +165,7 @@ class _ScanRun:
         later = any(needs)
         rest = list(needs[n:n + m]) + list(needs[n + m:])
         self.first_needs = list(needs[:n]) + rest
-        self.needs = [later] * n + rest
+        self.needs = [later and _floating(v) for v in self.carry0] + rest
         self.body = _step_fn(spec)
         self.tapes: dict[int, Any] = {}
         self.ys: list = [None] * spec.length
@@ -244,7 +250,9 @@ def _scan_vjp(ct, out, *args_and_needs, spec: _ScanSpec, residuals):
     executor.run(backward_actions)
     stats = executor.finish()
     carry_bytes = sum(nbytes_of(v) for v in run.carry0)
-    _cost.charge_peak(stats.peak_snapshots * carry_bytes + stats.peak_tapes * run.tape_bytes)
+    # The loop's working set sits on top of the enclosing tape, alive during its sweep.
+    _cost.charge_peak(_cost.sweep_base() + stats.peak_snapshots * carry_bytes
+                      + stats.peak_tapes * run.tape_bytes)
     ct_xs = []
     for k, leaf in enumerate(run.xs):
         parts = [_zeros_like(getitem(leaf, index=t)) if c is None else c
@@ -259,7 +267,8 @@ def _recorded_only(*args, spec):
 
 
 _scan = Primitive(
-    "scan", _recorded_only, lambda out, *args, spec: {}, vjp=Joint(_scan_vjp), fwd=_scan_fwd,
+    "scan", _recorded_only, lambda out, *args, **params: {}, vjp=Joint(_scan_vjp),
+    fwd=_scan_fwd,
     traffic=lambda *args, **params: 0,
     doc="a loop reversed by a checkpointing schedule (its steps are counted as they run)")
 
@@ -314,8 +323,10 @@ def scan(step: Callable, carry, xs=None, length: int | None = None, checkpoints=
         spec = _ScanSpec(step, carry_tree, xs_tree, len(xs_leaves), [], None, l, checkpoints)
         consts, out_tree = discover(lambda *flat: _step_fn(spec)(list(flat)), body_leaves,
                                     _body_tree(len(body_leaves)))
-        if _is_pair(out_tree) and isinstance(handler(carry_leaves + xs_leaves + consts),
-                                             ReverseTrace):
+        _check_pair(out_tree)
+        carry_tree.check_matches(out_tree.children[0], "scan's step's new carry",
+                                 "the carry", "carry")
+        if isinstance(handler(carry_leaves + xs_leaves + consts), ReverseTrace):
             spec.consts, spec.out_tree = consts, out_tree
             spec.n_y = out_tree.children[1].num_leaves
             packed = apply(_scan, tuple(carry_leaves + xs_leaves + consts), {"spec": spec})
@@ -326,18 +337,20 @@ def scan(step: Callable, carry, xs=None, length: int | None = None, checkpoints=
     return _plain_scan(step, carry, xs_leaves, xs_tree, l)
 
 
-def _is_pair(tree: TreeDef) -> bool:
+def _check_pair(tree: TreeDef) -> None:
     if tree.node is not tuple or len(tree.children) != 2:
         raise ShapeError("costad: scan's step must return a pair (carry, y); y may be None")
-    return True
 
 
 def _plain_scan(step, carry, xs_leaves: list, xs_tree, l: int):
+    carry_tree = tree_flatten(carry, name="carry")[1]
     ys = []
     for i in range(1, l + 1):
         _cost.charge_call(STEP)
         x = xs_tree.unflatten(_x_at(xs_leaves, i)) if xs_tree is not None else None
         carry, y = _pair(step(carry, x))
+        carry_tree.check_matches(tree_flatten(carry, name="carry")[1],
+                                 "scan's step's new carry", "the carry", "carry")
         ys.append(y)
     if all(y is None for y in ys):
         return carry, None
@@ -378,7 +391,7 @@ def _remat_vjp(ct, out, *args_and_needs, spec: _RematSpec, residuals):
 
 
 _remat = Primitive(
-    "checkpoint", _recorded_only, lambda out, *args, spec: {}, vjp=Joint(_remat_vjp),
+    "checkpoint", _recorded_only, lambda out, *args, **params: {}, vjp=Joint(_remat_vjp),
     fwd=_remat_fwd,
     traffic=lambda *args, **params: 0,
     doc="a call whose interior reverse mode recomputes instead of storing")

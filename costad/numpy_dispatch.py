@@ -22,10 +22,18 @@ from .core import ENDED, Primitive, Tracer, apply
 from .errors import EscapedTracerError, UnsupportedOperationError
 
 __all__ = ["supported_numpy", "ufunc", "implements", "method", "operator", "unsupported",
-           "dispatch_function", "UFUNCS", "FUNCTIONS"]
+           "dispatch_function", "install_array_api", "UFUNCS", "FUNCTIONS", "INSTALLED"]
 
 UFUNCS: dict[np.ufunc, Callable] = {}
 FUNCTIONS: dict[Callable, Callable] = {}
+# Every attribute installed on traced values, so that abstract values (`ShapeDtype`) can be
+# given the same array interface (`install_array_api`).
+INSTALLED: dict[str, object] = {}
+
+
+def _install(name: str, attribute) -> None:
+    INSTALLED[name] = attribute
+    setattr(Tracer, name, attribute)
 
 # Keyword arguments of NumPy functions that costad does not trace (when not None).
 REJECTED_KWARGS = ("out", "dtype", "where", "initial", "casting", "order", "subok",
@@ -68,14 +76,14 @@ def implements(*np_funcs: Callable, methods: tuple[str, ...] = ()):
             if func is not None:
                 FUNCTIONS[func] = fn
         for name in methods:
-            setattr(Tracer, name, _dispatching_method(np_funcs[0]))
+            _install(name, _dispatching_method(np_funcs[0]))
         return fn
     return register
 
 
 def method(name: str, fn: Callable) -> None:
     """Install ``fn`` as the tracer method (or property) ``name``."""
-    setattr(Tracer, name, fn)
+    _install(name, fn)
 
 
 def operator(name: str, fn, reflected: str | None = None) -> None:
@@ -86,13 +94,13 @@ def operator(name: str, fn, reflected: str | None = None) -> None:
     so it could not serve as a method itself.
     """
     if isinstance(fn, Primitive):
-        setattr(Tracer, name, lambda *args: apply(fn, args, _NO_PARAMS))
+        _install(name, lambda *args: apply(fn, args, _NO_PARAMS))
         if reflected:
-            setattr(Tracer, reflected, lambda self, other: apply(fn, (other, self), _NO_PARAMS))
+            _install(reflected, lambda self, other: apply(fn, (other, self), _NO_PARAMS))
     else:
-        setattr(Tracer, name, lambda *args: fn(*args))
+        _install(name, lambda *args: fn(*args))
         if reflected:
-            setattr(Tracer, reflected, lambda self, other: fn(other, self))
+            _install(reflected, lambda self, other: fn(other, self))
 
 
 def _dispatching_method(func):
@@ -107,7 +115,8 @@ def _dispatching_method(func):
 def _check_alive(self) -> None:
     # Primitives evaluate directly when nothing is traced, so an escaped tracer must be
     # caught at the NumPy entry points, or it would recurse through NumPy without end.
-    if self._trace.level == ENDED:
+    trace = getattr(self, "_trace", None)                 # abstract values have none
+    if trace is not None and trace.level == ENDED:
         raise EscapedTracerError()
 
 
@@ -160,7 +169,7 @@ for _name, _symbol, _equivalent in [
         ("__divmod__", "divmod", "numpy.divmod"), ("__rdivmod__", "divmod", "numpy.divmod"),
         ("__round__", "round()", "numpy.round"), ("__trunc__", "math.trunc", "numpy.trunc"),
         ("__floor__", "math.floor", "numpy.floor"), ("__ceil__", "math.ceil", "numpy.ceil")]:
-    setattr(Tracer, _name, _unsupported_operator(_symbol, _equivalent))
+    _install(_name, _unsupported_operator(_symbol, _equivalent))
 
 
 def _refuse_conversion(name: str, why: str):
@@ -170,10 +179,43 @@ def _refuse_conversion(name: str, why: str):
 
 
 for _name in ("item", "tolist", "tobytes", "tofile"):
-    setattr(Tracer, _name, _refuse_conversion(
+    _install(_name, _refuse_conversion(
         _name, "it turns a traced value into plain Python data and would drop its derivative "
         "(use costad.stop_gradient(x) for a constant)"))
 
-Tracer.__array_ufunc__ = _array_ufunc
-Tracer.__array_function__ = _array_function
+_install("__array_ufunc__", _array_ufunc)
+_install("__array_function__", _array_function)
 Tracer.__hash__ = object.__hash__
+
+
+def install_array_api(cls, keep: tuple[str, ...]) -> None:
+    """Give ``cls`` (abstract values) every attribute installed on traced values but those
+    named in ``keep`` (its own), so that NumPy code runs on it as on a traced value.
+
+    NumPy applied by f to a plain array is invisible to costad and not counted (an
+    operation on a constant, such as a comparison's mask); the same code on an abstract
+    stand-in for that array must not be counted either, so these entry points run
+    uncounted."""
+    from . import cost as _cost
+
+    def traced(values) -> bool:
+        return any(isinstance(v, Tracer) or (isinstance(v, (list, tuple, dict)) and traced(
+            v.values() if isinstance(v, dict) else v)) for v in values)
+
+    def uncounted(fn):
+        def call(*args, **kwargs):
+            if traced(args) or traced(kwargs.values()):   # a traced operand: counted
+                return fn(*args, **kwargs)
+            with _cost.uncounted():
+                return fn(*args, **kwargs)
+        call.__name__ = getattr(fn, "__name__", "call")
+        return call
+
+    for name, attribute in INSTALLED.items():
+        if name in keep:
+            continue
+        if isinstance(attribute, property):
+            attribute = property(uncounted(attribute.fget))
+        elif callable(attribute):
+            attribute = uncounted(attribute)
+        setattr(cls, name, attribute)

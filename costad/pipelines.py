@@ -24,7 +24,7 @@ from .reverse import adjoint_peak, backward, record, tape_storage
 from .tree import TreeDef, flatten_inputs, tree_flatten
 
 __all__ = ["make_vjp", "make_jvp", "as_leaf_gradient", "zeros_like_leaf", "check_real_leaf",
-           "tangent_leaves"]
+           "tangent_leaves", "one_like", "cast_like", "detached"]
 
 
 def zeros_like_leaf(leaf):
@@ -74,9 +74,13 @@ def _owned(adjoint, seeds: list, adjoints: list) -> bool:
 
 
 def check_real_leaf(value, path: str, what: str):
-    """Refuse an output, tangent or cotangent leaf that is not a real number or array."""
+    """Refuse an output, tangent or cotangent leaf that is not a real number or a plain
+    array (a masked array's mask would be silently ignored)."""
     if isinstance(value, Tracer):
         return value
+    if isinstance(value, np.ndarray) and value.__class__ is not np.ndarray:
+        raise OutputTypeError(f"costad: {what} {path} is a {value.__class__.__name__}, an "
+                              "ndarray subclass; pass a plain ndarray (np.asarray)")
     if value.__class__ is ShapeDtype:
         if value.dtype.kind not in "fiu":
             raise OutputTypeError(f"costad: {what} {path} is an abstract {value.dtype} array")
@@ -94,6 +98,37 @@ def check_real_leaf(value, path: str, what: str):
     if kind not in "fiu":
         raise OutputTypeError(f"costad: {what} {path} has dtype {np.result_type(value)}")
     return value
+
+
+def one_like(value):
+    """The seed 1 in the dtype of ``value`` (a Python float for a Python number), so that a
+    reverse sweep runs in the precision of the function it differentiates; abstract for an
+    abstract value, so that nothing derived from it is allocated."""
+    if is_abstract(value):
+        return ShapeDtype(shape_of(value), dtype_of(value))
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or value.__class__ is float:
+        return 1.0
+    return dtype.type(1) if dtype.kind == "f" else 1.0
+
+
+def cast_like(c, value):
+    """A plain cotangent at least as precise as the value it stands for (free): a Python
+    number takes the value's dtype, an array is promoted, never demoted; abstract for an
+    abstract value."""
+    if isinstance(c, Tracer) or c.__class__ is ShapeDtype:
+        return c
+    if is_abstract(value):
+        return ShapeDtype(shape_of(value), dtype_of(value))
+    if isinstance(value, Tracer):
+        return c
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or dtype.kind != "f":
+        return c
+    if isinstance(c, (np.ndarray, np.generic)):
+        wider = np.promote_types(c.dtype, dtype) if c.dtype.kind in "fiub" else dtype
+        return c if c.dtype == wider else c.astype(wider)
+    return dtype.type(c) if value.__class__ is not float else c
 
 
 def tangent_leaves(v, in_tree: TreeDef, leaves: list, what: str = "the tangent v") -> list:
@@ -117,33 +152,47 @@ def tangent_leaves(v, in_tree: TreeDef, leaves: list, what: str = "the tangent v
     return out
 
 
-def make_vjp(f: Callable, x: Any):
+def make_vjp(f: Callable, x: Any, keep_inputs: bool = False):
     """Record ``f(x)`` once; return ``(value, pullback)``.
 
     ``pullback(ct)`` takes a cotangent with the structure of the value and returns
     ``ct^T J`` with the structure of ``x``; each call is one backward sweep. Inside a
     `counting()` block the tape's storage, and the peak bytes of tape and adjoints during a
-    sweep, are recorded once, here.
+    sweep, are recorded once, here. With ``keep_inputs`` the tape records copies of the
+    input arrays, so that a pullback called later is not changed by the caller updating its
+    arrays in between (`costad.vjp`); gradients, which sweep at once, need no copy.
     """
     leaves, in_tree = flatten_inputs(x)
+    if keep_inputs:
+        leaves = [detached(leaf) for leaf in leaves]
     tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree)
+    stored_bytes = 0
     if _cost.is_counting():
         stored_nodes, stored_bytes = tape_storage(tape)
         _cost.charge_storage(stored_nodes, stored_bytes)
         outputs = [node for node in nodes if node is not None]
         _cost.charge_peak(stored_bytes + adjoint_peak(tape, outputs, inputs))
-    value = out_tree.unflatten(values)
+    # The caller gets copies: the tape keeps its own arrays (tanh's rule reuses its output),
+    # and an output may be an input itself (the identity, x.copy()).
+    value = out_tree.unflatten(detached(v) for v in values)
 
     def pullback(ct):
         ct_leaves, ct_tree = tree_flatten(
             ct, lambda c, path: check_real_leaf(c, path, "the cotangent"), name="ct")
         out_tree.check_matches(ct_tree, "the cotangent", "f's output", "ct")
-        seeds = [(node, c) for node, c in zip(nodes, ct_leaves) if node is not None]
-        adjoints = backward(tape, seeds, inputs)
+        seeds = [(node, cast_like(c, v)) for node, c, v in zip(nodes, ct_leaves, values)
+                 if node is not None]
+        with _cost.sweeping(stored_bytes):
+            adjoints = backward(tape, seeds, inputs)
         return in_tree.unflatten(as_leaf_gradient(a, leaf, _owned(a, ct_leaves, adjoints))
                                  for a, leaf in zip(adjoints, leaves))
 
     return value, pullback
+
+
+def detached(value):
+    """A plain array the caller may change freely: a copy (a scalar or tracer as it is)."""
+    return np.array(value) if value.__class__ is np.ndarray else value
 
 
 def make_jvp(f: Callable, x: Any):

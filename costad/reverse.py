@@ -269,10 +269,10 @@ def _bool_scalar(value) -> bool:
 def tape_storage(tape: list[Node]) -> tuple[int, int]:
     """Nodes on the tape and bytes of the distinct values it keeps alive.
 
-    Views (broadcasts, reshapes, basic slices) share their base's memory and are not counted
-    again: a concrete array that has a base is a view; an abstract value is one when the
-    primitive that made it moves no bytes (`costad.core.no_traffic`, basic indexing). Scalar
-    booleans (a byte each) are not counted.
+    A node's value is counted unless its primitive made a view (reshape, transpose,
+    broadcasting, basic indexing: primitives that move no bytes), whatever NumPy's own
+    memory layout, so that concrete and abstract inputs store alike. Constants are counted
+    unless they are views of the caller's arrays. Scalar booleans (a byte each) are not.
     """
     seen: set[int] = set()
     nbytes = 0
@@ -288,17 +288,20 @@ def tape_storage(tape: list[Node]) -> tuple[int, int]:
             if key in seen:
                 continue
             seen.add(key)
-            if isinstance(value, np.ndarray):
-                if value.base is None:
-                    nbytes += value.nbytes
-            elif value.__class__ is ShapeDtype:
-                if not (position < len(outs) and view) and not _bool_scalar(value):
-                    nbytes += value.nbytes
-            elif isinstance(value, np.generic) and not _bool_scalar(value):
-                nbytes += value.nbytes
-            elif isinstance(value, (float, int)):
-                nbytes += 8
+            if position < len(outs):
+                if not view:
+                    nbytes += _stored_bytes(value)
+            elif not (isinstance(value, np.ndarray) and value.base is not None):
+                nbytes += _stored_bytes(value)
     return len(tape), nbytes
+
+
+def _stored_bytes(value) -> int:
+    if isinstance(value, (np.ndarray, np.generic)) or value.__class__ is ShapeDtype:
+        return 0 if _bool_scalar(value) else value.nbytes
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return 8
+    return 0
 
 
 def _value_bytes(value) -> int:

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping
+
+import numpy as np
 
 from .cost import Cost
 
@@ -58,11 +61,19 @@ class Calibration:
     source: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self):
-        for name, table in (("overhead_s", self.overhead_s), ("element_s", self.element_s)):
-            for key, value in table.items():
-                _positive(f"{name}[{key!r}]", value)
-        _positive("default_element_s", self.default_element_s)
-        _positive("bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)
+        # Validated copies: a caller changing its own dicts later cannot change the model.
+        for name in ("overhead_s", "element_s"):
+            table = getattr(self, name)
+            if not isinstance(table, Mapping):
+                raise ValueError(f"costad: calibration {name} must be a mapping of names to "
+                                 f"seconds, got {type(table).__name__}")
+            object.__setattr__(self, name, MappingProxyType(
+                {str(key): _positive(f"{name}[{key!r}]", value) for key, value in table.items()}))
+        for name in ("default_element_s", "bandwidth_bytes_per_s"):
+            object.__setattr__(self, name, _positive(name, getattr(self, name)))
+        if not isinstance(self.source, Mapping):
+            raise ValueError("costad: calibration source must be a mapping")
+        object.__setattr__(self, "source", MappingProxyType(dict(self.source)))
 
     def overhead_for(self, strategy: str) -> float:
         """Seconds per primitive application for ``strategy``."""
@@ -72,6 +83,11 @@ class Calibration:
         except KeyError:
             raise ValueError(f"costad: the calibration has no per-call overhead for "
                              f"{strategy!r}; it has {sorted(self.overhead_s)}") from None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Calibration) and self.to_dict() == other.to_dict()
+
+    __hash__ = None
 
     def to_dict(self) -> dict:
         return {"overhead_s": dict(self.overhead_s), "element_s": dict(self.element_s),
@@ -89,11 +105,16 @@ class Calibration:
             raise ValueError(f"costad: not a calibration: {err}") from None
 
 
-def _positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value > 0):
+def _positive(name: str, value) -> float:
+    try:
+        number = float(value) if isinstance(value, (int, float, np.floating)) and not \
+            isinstance(value, (bool, np.bool_)) else math.nan
+    except OverflowError:
+        number = math.inf
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"costad: calibration {name} must be a positive finite number, "
                          f"got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,16 @@ class TreeDef:
 
     def unflatten(self, leaves) -> Any:
         """Rebuild the structure from an iterable of leaves (one per leaf, in order)."""
-        return _build(self, iter(leaves))
+        it = iter(leaves)
+        try:
+            tree = _build(self, it)
+        except StopIteration:
+            raise ValueError(f"costad: {self.describe()} has {self.num_leaves} leaves; fewer "
+                             "were given") from None
+        if next(it, _END) is not _END:
+            raise ValueError(f"costad: {self.describe()} has {self.num_leaves} leaves; more "
+                             "were given")
+        return tree
 
     def paths(self, name: str = "x") -> list[str]:
         """A readable path per leaf (``x['a'][0]``), for listings and error messages."""
@@ -88,6 +97,9 @@ class TreeDef:
 
     def __repr__(self) -> str:
         return f"TreeDef({self.describe()}, {self.num_leaves} leaves)"
+
+
+_END = object()
 
 
 def _dtypes(tree: TreeDef) -> list:

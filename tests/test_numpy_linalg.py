@@ -343,15 +343,25 @@ def test_reverse_gradient_counts_of_det_and_solve_equal_their_rules():
                             {"neg": n, "mul": n * n})
 
 
-def test_eigenvalue_gradients_skip_the_eigenvector_term():
+def test_eigenvalue_gradients_through_eigh_count_the_whole_rule_whatever_the_values():
+    # Counts depend on shapes only: eigh's rule runs its eigenvector term even when the
+    # eigenvectors' cotangent is zero (eigvalsh is the cheap way to the values alone).
     n = 4
     x = rand(n, n)
     with costad.counting() as c:
         costad.grad(lambda s: np.sum(np.linalg.eigh(s)[0]))(x)
-    # eigh; V diag(ct_w): n^2 mul; its product with V^T: n^3 mul, n^2 (n-1) add; folding
-    # onto the lower triangle: n(n-1)/2 add (the sum's backward pass is a free broadcast).
-    assert c.by_op == {"eigh": 9 * n ** 3, "mul": n * n + n ** 3,
-                       "add": (n - 1) + n * n * (n - 1) + n * (n - 1) // 2}
+    # eigh, the sum (n-1 add); V^T ct_V: n^3 mul, n^2(n-1) add; the gaps: n^2 sub, n^2
+    # equal (the zero guard), n^2 div; V M V^T: 2 n^3 mul, 2 n^2(n-1) add; folding onto the
+    # lower triangle: n(n-1)/2 add.
+    assert c.by_op == {"eigh": 9 * n ** 3, "mul": 3 * n ** 3, "sub": n * n, "equal": n * n,
+                       "div": n * n,
+                       "add": (n - 1) + 3 * n * n * (n - 1) + n * (n - 1) // 2}
+    with costad.counting() as values_only:
+        costad.grad(lambda s: np.sum(np.linalg.eigvalsh(s)))(x)
+    assert values_only.total < c.total
+    with costad.counting() as abstract:
+        costad.grad(lambda s: np.sum(np.linalg.eigh(s)[0]))(costad.ShapeDtype((n, n)))
+    assert abstract == c
 
 
 def test_abstract_rules_and_costs_need_no_data():

@@ -39,6 +39,14 @@ from .building import stack
 from . import indexing  # noqa: F401  (registers its NumPy functions)
 from .linalg import (cholesky, det, eigh, eigvalsh, inv, pinv, slogdet, solve, svd, svdvals,
                      triangular_solve)
+from ..core import ShapeDtype as _ShapeDtype
+from ..numpy_dispatch import install_array_api as _install_array_api
+
+# Abstract values answer NumPy as traced values do (an abstract mask's .sum(), &, ~), but
+# keep their own shape, dtype, equality (a ShapeDtype compares as a spec) and refusals of
+# conversions.
+_install_array_api(_ShapeDtype, keep=("__eq__", "__ne__", "__hash__", "__bool__", "__float__",
+                                      "__int__", "__index__", "__array__", "__len__"))
 
 __all__ = [
     "PRIMITIVES", "IndexedCotangent", "TupleCotangent",

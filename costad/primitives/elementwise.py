@@ -19,7 +19,7 @@ import operator as _op
 
 import numpy as np
 
-from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, shape_of
+from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, primal_value, shape_of
 from ..errors import UnsupportedOperationError
 from ..numpy_dispatch import implements, method, operator, ufunc, unsupported
 from ._base import (FLOATS, comparison_abstract, elementwise_abstract, free, like_argument,
@@ -238,6 +238,26 @@ less = _comparison("less", _op.lt)
 less_equal = _comparison("less_equal", _op.le)
 equal = _comparison("equal", _op.eq)
 not_equal = _comparison("not_equal", _op.ne)
+logical_and = _comparison("logical_and", np.logical_and)
+logical_or = _comparison("logical_or", np.logical_or)
+logical_xor = _comparison("logical_xor", np.logical_xor)
+logical_not = register(Primitive(
+    "logical_not", np.logical_not, per_output_element("logical_not"), differentiable=False,
+    abstract=comparison_abstract, doc="elementwise not of a boolean mask (never traced)"))
+
+
+def _any_or_all(a, axis=None, keepdims=False, **unused):
+    """any/all of a mask: a Python condition's value, which abstract counting has not."""
+    plain = primal_value(a)
+    if plain.__class__ is ShapeDtype:
+        plain._needs_a_value("any() or all() of a mask")
+    from ..numpy_dispatch import unsupported
+    raise unsupported("numpy.any and numpy.all of a traced value (its derivative is zero: "
+                      "apply them to costad.stop_gradient(x))")
+
+
+implements(np.any, methods=("any",))(_any_or_all)
+implements(np.all, methods=("all",))(_any_or_all)
 
 
 def _where_jvp(tangents, out, cond, a, b):
@@ -257,14 +277,29 @@ where = register(Primitive(
     doc="select a where cond else b (structural: a selection, not arithmetic)"))
 
 
-def _extremum(name: str, np_func, compare) -> Primitive:
-    """maximum / minimum: the derivative follows the selected argument (a on ties)."""
+def _pick(name: str, op, np_extremum) -> Primitive:
+    """Which argument np.maximum (np.minimum) returns: a where a >= b (a <= b) or a is NaN;
+    one comparison per element, never traced."""
+    def impl(a, b):
+        if type(a) in FLOATS and type(b) in FLOATS:
+            return op(a, b) or a != a
+        return np.logical_or(op(a, b), np.isnan(a))
+    return register(Primitive(
+        name, impl, per_output_element(name), differentiable=False,
+        abstract=comparison_abstract,
+        doc=f"the argument {np_extremum.__name__} selects: the first on ties and where it "
+            "is NaN (one comparison per element)"))
+
+
+def _extremum(name: str, np_func, pick) -> Primitive:
+    """maximum / minimum: the derivative follows the argument NumPy selects (a on ties; the
+    NaN where one is NaN, so that a NaN result has a NaN derivative)."""
     def jvp(tangents, out, a, b):
         ta, tb = tangents
-        return where(compare(a, b), 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+        return where(pick(a, b), 0.0 if ta is None else ta, 0.0 if tb is None else tb)
 
     def vjp(ct, out, a, b, needs):
-        take_a = compare(a, b)                      # one comparison serves both cotangents
+        take_a = pick(a, b)                         # one comparison serves both cotangents
         return (where(take_a, ct, 0.0) if needs[0] else None,
                 where(take_a, 0.0, ct) if needs[1] else None)
 
@@ -273,8 +308,10 @@ def _extremum(name: str, np_func, compare) -> Primitive:
                               doc=f"elementwise {name} with broadcasting"))
 
 
-maximum = _extremum("maximum", np.maximum, greater_equal)
-minimum = _extremum("minimum", np.minimum, less_equal)
+max_pick = _pick("max_pick", _op.ge, np.maximum)
+min_pick = _pick("min_pick", _op.le, np.minimum)
+maximum = _extremum("maximum", np.maximum, max_pick)
+minimum = _extremum("minimum", np.minimum, min_pick)
 
 
 def _nan_ignoring_extremum(name: str, np_func) -> Primitive:
@@ -495,7 +532,11 @@ for _ufunc, _fn in [
         (np.fmax, fmax), (np.fmin, fmin), (np.floor, floor), (np.ceil, ceil),
         (np.trunc, trunc), (np.rint, rint), (np.floor_divide, floor_divide),
         (np.remainder, mod), (np.fmod, fmod), (np.divmod, _divmod), (np.isfinite, isfinite),
-        (np.isnan, isnan), (np.isinf, isinf), (np.conjugate, _real)]:      # np.mod, np.conj
+        (np.isnan, isnan), (np.isinf, isinf), (np.conjugate, _real),
+        (np.logical_and, logical_and), (np.logical_or, logical_or),
+        (np.logical_xor, logical_xor), (np.logical_not, logical_not),
+        (np.bitwise_and, logical_and), (np.bitwise_or, logical_or),
+        (np.bitwise_xor, logical_xor), (np.invert, logical_not)]:      # np.mod, np.conj
     ufunc(_ufunc, _fn)
 
 for _name, _prim, _reflected in [
@@ -505,6 +546,10 @@ for _name, _prim, _reflected in [
         ("__ge__", greater_equal, None), ("__eq__", equal, None), ("__ne__", not_equal, None),
         ("__neg__", neg, None), ("__abs__", abs_, None)]:
     operator(_name, _prim, _reflected)
+for _name, _prim, _reflected in [
+        ("__and__", logical_and, "__rand__"), ("__or__", logical_or, "__ror__"),
+        ("__xor__", logical_xor, "__rxor__"), ("__invert__", logical_not, None)]:
+    operator(_name, _prim, _reflected)                  # on masks (abstract ones included)
 operator("__mod__", mod, "__rmod__")
 operator("__floordiv__", floor_divide, "__rfloordiv__")
 operator("__divmod__", _divmod, "__rdivmod__")

@@ -433,11 +433,12 @@ def select(condlist, choicelist, default=0):
         raise ShapeError("costad: numpy.select needs at least one condition")
     conds = []
     for i, cond in enumerate(condlist):
-        if isinstance(cond, Tracer):
+        if isinstance(cond, Tracer) and dtype_of(cond) != np.bool_:
             raise TypeError(f"costad: numpy.select: entry {i} of condlist is a traced float; "
                             "conditions are boolean arrays (from comparisons)")
-        cond = np.asarray(cond)
-        if cond.dtype != np.bool_:
+        if not isinstance(cond, (Tracer, ShapeDtype)):       # an abstract mask stays so
+            cond = np.asarray(cond)
+        if dtype_of(cond) != np.bool_:
             raise TypeError(f"costad: numpy.select: entry {i} of condlist should be a boolean "
                             f"array, got {cond.dtype}")
         conds.append(cond)

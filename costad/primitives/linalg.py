@@ -80,7 +80,7 @@ from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, primal_value,
 from ..errors import LinAlgError, NonDifferentiableError, ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, unsupported
 from ._base import register, result_dtype
-from .elementwise import add, div, mul, neg, sub, where
+from .elementwise import add, div, equal, mul, neg, sub, where
 from .contractions import matmul
 from .reductions import sum_
 from .structural import concatenate, getitem, reshape, scatter, stop_gradient, swap_last
@@ -274,6 +274,12 @@ def _reciprocal_gaps(values, squared: bool = False):
     v = mul(values, values) if squared else values
     gaps = sub(_row(v), _col(v))
     return where(_eye(shape_of(values)[-1]), 1.0, gaps)
+
+
+def _nonzero(d):
+    """A denominator with its zeros replaced by 1 (one comparison per element): used where
+    the numerator is zero there, or the derivative was refused (`_check_separated`)."""
+    return where(equal(d, 0.0), 1.0, d)
 
 
 def _off_diagonal_div(x, gaps):
@@ -615,13 +621,14 @@ def _eigh_vjp(ct, out, a, UPLO="L"):
     n = shape_of(a)[-1]
     w, v = _eigh_split(out, n)
     ct_w, ct_v = _eigh_split(ct, n)
-    if _is_plain_zero(ct_v):
-        g = matmul(mul(v, _row(ct_w)), swap_last(v))         # V diag(ct_w) V^T
-    else:
+    # The whole rule runs whatever the cotangent's values, so that counts depend on shapes
+    # only; where eigenvalues coincide the eigenvectors have no derivative: refused if
+    # their cotangent is not zero, and the zero gaps are made harmless otherwise.
+    if not _is_plain_zero(ct_v):
         _check_separated(w, "numpy.linalg.eigh's eigenvectors", "eigenvalues", _EIGH_HINT)
-        x = _off_diagonal_div(matmul(swap_last(v), ct_v), _reciprocal_gaps(w))
-        m = where(_eye(n), _row(ct_w), x)                       # diag(ct_w) + F o V^T ct_V
-        g = matmul(matmul(v, m), swap_last(v))
+    x = _off_diagonal_div(matmul(swap_last(v), ct_v), _nonzero(_reciprocal_gaps(w)))
+    m = where(_eye(n), _row(ct_w), x)                           # diag(ct_w) + F o V^T ct_V
+    g = matmul(matmul(v, m), swap_last(v))
     return _fold_to_triangle(g, lower=UPLO == "L")
 
 
@@ -747,12 +754,14 @@ def _svd_vjp(ct, out, a, full_matrices=False):
         u, ct_u = (getitem(x, index=(Ellipsis, slice(None), slice(0, k))) for x in (u, ct_u))
         vh, ct_vh = (getitem(x, index=(Ellipsis, slice(0, k), slice(None)))
                      for x in (vh, ct_vh))
-    if _is_plain_zero(ct_u) and _is_plain_zero(ct_vh):
-        return matmul(mul(u, _row(ct_s)), vh)                 # U diag(ct_s) Vh
-    _check_separated(s, "numpy.linalg.svd's singular vectors", "singular values", _SVD_HINT,
-                     zero=True)
+    # The whole rule runs whatever the cotangent's values (counts depend on shapes only);
+    # repeated or zero singular values are refused if the vectors' cotangents are not zero,
+    # and the vanishing denominators made harmless otherwise.
+    if not (_is_plain_zero(ct_u) and _is_plain_zero(ct_vh)):
+        _check_separated(s, "numpy.linalg.svd's singular vectors", "singular values",
+                         _SVD_HINT, zero=True)
     v, ct_v = swap_last(vh), swap_last(ct_vh)
-    gaps = _reciprocal_gaps(s, squared=True)
+    gaps = _nonzero(_reciprocal_gaps(s, squared=True))
     utcu = matmul(swap_last(u), ct_u)                         # U^T ct_U, (k, k)
     vtcv = matmul(vh, ct_v)                                   # V^T ct_V, (k, k)
     j = _off_diagonal_div(utcu, gaps)
@@ -760,10 +769,11 @@ def _svd_vjp(ct, out, a, full_matrices=False):
     inner = add(mul(add(j, swap_last(j)), _row(s)), mul(_col(s), add(kk, swap_last(kk))))
     core = where(_eye(k), _row(ct_s), inner)        # diag(ct_s) + (J+J^T) S + S (K+K^T)
     if m > k:                                       # + (I - U U^T) ct_U S^-1 V^T
-        left = add(matmul(u, core), div(sub(ct_u, matmul(u, utcu)), _row(s)))
+        left = add(matmul(u, core), div(sub(ct_u, matmul(u, utcu)), _row(_nonzero(s))))
         return matmul(left, vh)
     if n > k:                                       # + U S^-1 ((I - V V^T) ct_V)^T
-        right = add(matmul(core, vh), div(swap_last(sub(ct_v, matmul(v, vtcv))), _col(s)))
+        right = add(matmul(core, vh), div(swap_last(sub(ct_v, matmul(v, vtcv))),
+                                          _col(_nonzero(s))))
         return matmul(u, right)
     return matmul(matmul(u, core), vh)
 

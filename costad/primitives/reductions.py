@@ -143,7 +143,8 @@ sum_ = register(Primitive(
 
 
 def _extremum_reduction(name: str, np_func) -> Primitive:
-    """max / min over axes. Ties share the derivative equally (as JAX does)."""
+    """max / min over axes. Ties share the derivative equally (as JAX does); where the
+    result is NaN the derivative is NaN."""
     def selection(out, x, axis, keepdims):
         mask = equal(x, expand_reduced(out, shape_of(x), axis, keepdims))
         ties = sum_(where(mask, 1.0, 0.0), axis=axis, keepdims=True)
@@ -158,7 +159,10 @@ def _extremum_reduction(name: str, np_func) -> Primitive:
     def vjp(ct, out, x, axis=None, keepdims=False):
         mask, ties = selection(out, x, axis, keepdims)
         share = div(expand_reduced(ct, shape_of(x), axis, keepdims), ties)
-        return where(mask, share, 0.0)
+        # Unselected elements get share * 0: zero, except where the result is NaN (no
+        # element equals it, ties = 0, the share is inf) and the gradient is NaN too, as
+        # in forward mode: a NaN is computed through, never hidden.
+        return where(mask, share, mul(share, 0.0))
 
     def impl(x, axis=None, keepdims=False):
         return np_func(x, axis=axis, keepdims=keepdims)

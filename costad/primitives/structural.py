@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, is_abstract,
-                    nbytes_of, no_traffic, shape_of, size_of)
+                    nbytes_of, no_traffic, shape_of, size_of, zeros_of)
 from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
@@ -78,7 +78,9 @@ def _getitem_traffic(out, x, index):
     make a NumPy scalar, a copy; advanced indexing copies. A copy reads and writes its
     result's bytes."""
     parts = index if isinstance(index, tuple) else (index,)
-    if _is_basic(index) and not all(isinstance(p, (int, np.integer)) for p in parts):
+    scalar = len(parts) == len(shape_of(x)) and all(isinstance(p, (int, np.integer))
+                                                   for p in parts)
+    if _is_basic(index) and not scalar:
         return 0
     return 2 * nbytes_of(out)
 
@@ -147,7 +149,7 @@ def _setitem_jvp(tangents, out, x, value, index):
     tx, tv = tangents
     if tx is None and tv is None:
         return None
-    return setitem(np.zeros(shape_of(x), dtype_of(x)) if tx is None else tx,
+    return setitem(zeros_of(x) if tx is None else tx,
                    0.0 if tv is None else tv, index=index)
 
 
@@ -163,7 +165,7 @@ setitem = register(Primitive(
 def _concatenate_jvp(tangents, out, *xs, axis=0):
     if all(t is None for t in tangents):
         return None
-    parts = [np.zeros(shape_of(x), dtype_of(x)) if t is None else t
+    parts = [zeros_of(x) if t is None else t
              for t, x in zip(tangents, xs)]
     return concatenate(*parts, axis=axis)
 
