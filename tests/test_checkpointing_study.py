@@ -150,7 +150,9 @@ def test_checkpointing_lowers_the_counted_peak(df):
 
 
 def test_abstract_points_count_what_executed_ones_do():
-    # the same point counted on concrete and on abstract inputs gives the same rows
+    # the same point counted on concrete and on abstract inputs gives the same rows, also
+    # when run alone (its plain reference computed on demand, not left by the plain point)
+    ck._REFERENCES.clear()
     executed = ck._run(12, "revolve", 3, False, QUICK)
     abstract = ck._run(12, "revolve", 3, True, QUICK)
 
@@ -158,6 +160,8 @@ def test_abstract_points_count_what_executed_ones_do():
         return {(r["metric"], r["kind"]): r["value"] for r in rows
                 if r["unit"] in ("ops", "bytes", "count", "nodes") and r["metric"] != "peak_bytes"}
     assert counts(executed) == counts(abstract)
+    total = [r for r in executed if r["metric"] == "ops" and r["kind"] == "total"][0]
+    assert total["value"] == total["predicted"]
     assert all(r["note"] in ("abstract", "schedule") for r in abstract
                if r["metric"] != "skipped")
 
