@@ -147,17 +147,20 @@ def _reference(T: int, seed: int, abstract: bool, result=None):
     """The plain loop's counted cost and gradient (None when abstract): ``result`` when
     given (the plain point's own), else the one kept, else computed now."""
     key = (T, seed, abstract)
-    if result is None and key not in _REFERENCES:
+    if result is None:
+        kept = _REFERENCES.get(key)
+        if kept is not None:
+            return kept
         params, xs = rnn_problem(T, seed)
         inputs = [costad.ShapeDtype(p.shape) for p in params] if abstract else params
         vg = costad.value_and_grad(lambda p: rnn_loss(p, xs, None))
         cost, (_, gradient) = count_call(lambda: vg(inputs))
         result = cost, gradient
-    if result is not None:
-        if len(_REFERENCES) >= 4:                  # a sweep needs one length at a time
-            _REFERENCES.clear()
-        _REFERENCES[key] = (result[0], None if abstract else result[1])
-    return _REFERENCES[key]
+    value = (result[0], None if abstract else result[1])
+    if len(_REFERENCES) >= 4:                      # a sweep needs one length at a time
+        _REFERENCES.clear()
+    _REFERENCES[key] = value
+    return value
 
 
 def _with_note(rows: list[dict], note: str) -> list[dict]:
