@@ -41,7 +41,7 @@ def test_every_study_states_closed_forms_where_the_lecture_gives_them(quick_resu
         assert counts[(counts.unit == "ops") & counts.predicted.notna()].shape[0] >= 5, name
 
 
-@pytest.mark.parametrize("name", ["gradient_vs_n", "depth", "rnn"])
+@pytest.mark.parametrize("name", ["gradient_vs_n", "depth", "rnn", "checkpointing"])
 def test_every_strategy_agrees_with_the_reference_gradient(quick_results, name):
     agrees = quick_results[name].query("metric == 'agrees'")
     assert len(agrees) > 0 and agrees.value.eq(1).all()

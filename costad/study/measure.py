@@ -85,7 +85,9 @@ def count_call(fn: Callable[[], object]) -> tuple[Cost, object]:
 
 
 def peak_bytes(fn: Callable[[], object]) -> int:
-    """Peak bytes allocated by Python and NumPy during one call (tracemalloc)."""
+    """Peak bytes allocated by Python and NumPy during one call (tracemalloc), above what
+    was allocated before it: the measured counterpart of the counted ``sweep_peak_bytes``
+    (it includes Python's objects, and garbage not yet collected)."""
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -108,12 +110,20 @@ def row(base: dict, metric: str, value, unit: str, kind: str = "", replicate: in
 
 
 def count_rows(base: dict, cost: Cost, predicted_total: int | None = None) -> list[dict]:
-    """Rows for a counted cost: the total (with its prediction) and each kind; storage."""
+    """Rows for a counted cost: the total (with its prediction) and each kind; storage.
+
+    Storage rows, counted (reverse mode only): ``tape_nodes`` and ``tape_bytes`` (what the
+    tape keeps, `Cost.stored_bytes`) and ``sweep_peak_bytes`` (`Cost.peak_bytes`: the most
+    bytes alive during the reverse sweep, tape plus adjoints, or a checkpointed loop's
+    working set). Measured memory is the separate metric ``peak_bytes`` (tracemalloc).
+    """
     rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total)]
     rows += [row(base, "ops", n, "ops", kind=kind) for kind, n in sorted(cost.by_op.items())]
     if cost.stored_nodes:
         rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes"))
         rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes"))
+    if cost.peak_bytes:
+        rows.append(row(base, "sweep_peak_bytes", cost.peak_bytes, "bytes"))
     return rows
 
 

@@ -34,7 +34,7 @@ def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], referen
     rows.append(row(base, "agrees", int(error <= TOLERANCE[strategy]), "bool",
                     note=f"tolerance {TOLERANCE[strategy]:g}"))
     rows += time_rows(base, time_call(fn, repeats))
-    rows.append(row(base, "peak_bytes", peak_bytes(fn), "bytes"))
+    rows.append(row(base, "peak_bytes", peak_bytes(fn), "bytes", note="tracemalloc"))
     return rows
 
 

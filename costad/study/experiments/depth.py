@@ -13,11 +13,11 @@ from .. import Settings, Task
 from ..claims import claim
 from ..fits import Sweep
 from ..frames import counts_frame
-from ..plotting import cost_and_time
+from ..plotting import cost_and_time, memory_panels
 from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
-           "figures", "claims"]
+           "figures", "memory_figure", "claims"]
 
 NAME = "depth"
 ORDER = 50
@@ -76,7 +76,13 @@ def tasks(settings: Settings) -> list[Task]:
 def figures(df: pd.DataFrame) -> dict:
     return {"depth": partial(cost_and_time, df, "R", "R (hidden layers)",
                              ("eval", "fd", "forward", "reverse", "hand"),
-                             "MLP gradient against depth")}
+                             "MLP gradient against depth"),
+            "depth_memory": partial(memory_figure, df)}
+
+
+def memory_figure(df: pd.DataFrame):
+    """Stored and peak bytes (counted) and measured peak memory against R."""
+    return memory_panels(df, "R", "R (hidden layers)", STRATEGIES, "MLP memory")
 
 
 def claims(df: pd.DataFrame, fits: pd.DataFrame) -> list[dict]:

@@ -12,11 +12,11 @@ from costad.functions import rnn_init, rnn_loss
 from .. import Settings, Task
 from ..claims import claim
 from ..fits import Sweep
-from ..plotting import cost_and_time
+from ..plotting import cost_and_time, memory_panels
 from ..recipes import gradient_call, measure_eval, measure_gradient
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
-           "figures", "claims"]
+           "figures", "memory_figure", "claims"]
 
 NAME = "rnn"
 ORDER = 60
@@ -59,7 +59,13 @@ def tasks(settings: Settings) -> list[Task]:
 
 def figures(df: pd.DataFrame) -> dict:
     return {"rnn": partial(cost_and_time, df, "T", "T (sequence length, steps)",
-                           ("eval", "fd", "forward", "reverse"), "RNN gradient against T")}
+                           ("eval", "fd", "forward", "reverse"), "RNN gradient against T"),
+            "rnn_memory": partial(memory_figure, df)}
+
+
+def memory_figure(df: pd.DataFrame):
+    """Stored and peak bytes (counted) and measured peak memory against T."""
+    return memory_panels(df, "T", "T (sequence length, steps)", STRATEGIES, "RNN memory")
 
 
 def claims(df: pd.DataFrame, fits: pd.DataFrame) -> list[dict]:
