@@ -16,7 +16,7 @@ import contextlib
 import threading
 from typing import Iterator, Mapping
 
-__all__ = ["Cost", "counting", "charge", "charge_accumulation", "charge_call",
+__all__ = ["Cost", "counting", "charge", "charge_accumulation", "charge_call", "charge_cost",
            "charge_storage", "charge_peak",
            "is_counting", "repeated", "uncounted", "sweeping", "sweep_base"]
 
@@ -179,6 +179,13 @@ def charge_accumulation(adds: int) -> None:
         if adds:
             c.by_op["add"] = c.by_op.get("add", 0) + adds
             c.work["accumulate"] = c.work.get("accumulate", 0) + adds
+
+
+def charge_cost(cost: Cost) -> None:
+    """Add every field of ``cost`` to the innermost active counter (no-op when not counting)."""
+    stack = _counters.stack
+    if stack:
+        stack[-1]._absorb(cost)
 
 
 def charge_call(name: str, times: int = 1) -> None:

@@ -32,7 +32,7 @@ from .closure import call, discover
 import numpy as np
 
 from .core import (Joint, Primitive, ShapeDtype, apply, dtype_of, handler, is_abstract,
-                   nbytes_of, primal_value, shape_of)
+                   is_differentiated, nbytes_of, primal_value, shape_of)
 from .errors import ShapeError
 from .primitives import TupleCotangent, getitem, stack
 from .reverse import ReverseTrace, backward, record, tape_storage
@@ -175,15 +175,36 @@ class _ScanRun:
         self.ct_xs: list = [[None] * spec.length for _ in range(m)]
         self.ct_consts: list = [None] * len(spec.consts)
         self.ct_ys: list = []
+        # On abstract values every step has the same shape-only trace: each kind of step
+        # evaluation is run once and its cost charged again for the others (exact, as for
+        # the passes of finite differences). Not when an enclosing derivative traces them.
+        self.memo: dict | None = {} if (any(is_abstract(v) for v in values) and not any(
+            is_differentiated(v) for v in values)) else None
 
     def _flat_body(self, *flat):
         return self.body(list(flat))
 
+    def _once(self, key, run):
+        """``run()``, or, on abstract values, its first result with its cost charged again."""
+        if self.memo is None:
+            return run()
+        if key not in self.memo:
+            with _cost.counting() as cost:
+                result = run()
+            self.memo[key] = (result, cost)
+            return result
+        result, cost = self.memo[key]
+        _cost.charge_cost(cost)
+        return result
+
     def advance(self, state: list, i: int) -> list:
         _cost.charge_call(STEP)
-        leaves = list(state) + _x_at(self.xs, i)
-        out, _ = call(self._flat_body, leaves, _body_tree(len(leaves)), self.spec.consts,
-                      self.const_values)
+
+        def run():
+            leaves = list(state) + _x_at(self.xs, i)
+            return call(self._flat_body, leaves, _body_tree(len(leaves)), self.spec.consts,
+                        self.const_values)[0]
+        out = self._once(("advance",), run)
         if self.forward:
             self.ys[i - 1] = out[self.spec.n_carry:]
         return out[:self.spec.n_carry]
@@ -191,10 +212,13 @@ class _ScanRun:
     def record(self, state: list, i: int) -> list:
         _cost.charge_call(STEP)
         n = self.spec.n_carry
-        leaves = list(state) + _x_at(self.xs, i)
-        recorded = _record_call(self._flat_body, leaves, _body_tree(len(leaves)),
-                                self.spec.consts, self.const_values,
-                                self.first_needs if i == 1 else self.needs)
+        needs = self.first_needs if i == 1 else self.needs
+
+        def run():
+            leaves = list(state) + _x_at(self.xs, i)
+            return _record_call(self._flat_body, leaves, _body_tree(len(leaves)),
+                                self.spec.consts, self.const_values, needs)
+        recorded = self._once(("record", tuple(needs)), run)
         self.tapes[i] = recorded
         if not self.tape_bytes and _cost.is_counting():
             self.tape_bytes = tape_storage(recorded[0][0])[1]
@@ -207,7 +231,8 @@ class _ScanRun:
         spec = self.spec
         recorded = self.tapes.pop(i)
         cts = list(self.ct_carry) + [ys[i - 1] for ys in self.ct_ys]
-        grads = _pull(recorded, cts, len(self.needs))
+        grads = self._once(("reverse", id(recorded), tuple(c is None for c in cts)),
+                           lambda: _pull(recorded, cts, len(self.needs)))
         n, m = spec.n_carry, spec.n_xs
         self.ct_carry = grads[:n]
         for k in range(m):

@@ -151,20 +151,24 @@ def tree_flatten(x: Any, check_leaf: Callable | None = None,
     """Split ``x`` into its leaves and a `TreeDef`. ``check_leaf(leaf, path)`` may validate
     (and return) each leaf."""
     leaves: list = []
-
-    def walk(node, path):
-        kind = _container_kind(node, path)
-        if kind is None:
-            leaf = node if check_leaf is None else check_leaf(node, path)
-            leaves.append(leaf)
-            return TreeDef(None, None, (), tuple(shape_of(leaf)), _leaf_dtype(leaf))
-        if kind is dict:
-            keys = _sorted_keys(node)
-            return TreeDef(dict, keys, tuple(walk(node[k], f"{path}[{k!r}]") for k in keys))
-        return TreeDef(kind, None, tuple(walk(v, f"{path}[{i}]") for i, v in enumerate(node)))
-
-    tree = walk(x, name)
+    tree = _walk(x, name, check_leaf, leaves)
     return leaves, tree
+
+
+def _walk(node, path: str, check_leaf, leaves: list) -> TreeDef:
+    # A module-level function, not a recursive closure: a closure that refers to itself is a
+    # reference cycle, left for the cyclic collector, which reverse mode pauses.
+    kind = _container_kind(node, path)
+    if kind is None:
+        leaf = node if check_leaf is None else check_leaf(node, path)
+        leaves.append(leaf)
+        return TreeDef(None, None, (), tuple(shape_of(leaf)), _leaf_dtype(leaf))
+    if kind is dict:
+        keys = _sorted_keys(node)
+        return TreeDef(dict, keys, tuple(_walk(node[k], f"{path}[{k!r}]", check_leaf, leaves)
+                                         for k in keys))
+    return TreeDef(kind, None, tuple(_walk(v, f"{path}[{i}]", check_leaf, leaves)
+                                     for i, v in enumerate(node)))
 
 
 def _leaf_dtype(leaf):
