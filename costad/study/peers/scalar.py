@@ -9,10 +9,17 @@ reported, each an exact count made by costad for the same computation:
 - ``W``: the operations of value and gradient together (``costad.counting`` around
   costad's reverse ``value_and_grad``; 15 P - 1 here, about 2.5 K).
 
-Peers are optional (``pip install 'costad[peers]'``): PyTorch eager on a tensor input and on a
-list of 0-d tensors, and HIPS autograd on an ndarray input. A peer that is not installed is
-reported as such. Rounds are interleaved (every library once, then again) and the minimum
-is kept, so that a drift of the machine's speed hits every library alike.
+Peers are optional (``pip install 'costad[peers]'``) and run through the study's adapters
+(`costad.study.peers.adapters`), on the same definition of the loop over their namespaces:
+PyTorch eager on a tensor input and on a list of 0-d tensors, JAX compiled (compilation
+excluded) and eager, and HIPS autograd on an ndarray input. Each variant's value and
+gradient must equal costad's to 1e-10 before it is timed (a variant that disagrees is a
+``failed`` row with the reason). JAX is timed only up to its adapter's loop budget (it
+unrolls the loop: a dispatch per scalar operation eager, a compile time growing faster than
+n compiled); beyond it, a ``skipped`` row says so. A peer that is not installed is reported
+as such. Every library computes on one thread (`costad.study.peers.adapters` says why).
+Rounds are interleaved (every library once, then again) and the minimum is kept, so that a
+drift of the machine's speed hits every library alike.
 
 HIPS autograd is timed twice, with Python's cyclic garbage collector as it is and paused
 during the call (`gc_paused`). Its time per operation grows with P on this loop, and the
@@ -27,47 +34,40 @@ Measurement only: `scalar_loop_rows` returns rows, the CLI (``costad peers``) pr
 """
 from __future__ import annotations
 
+import contextlib
 import gc
-import importlib.util
 import time
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from costad import count, counting, value_and_grad
+from costad import count, counting
 from costad.functions import seed_pairs_loop
 
-__all__ = ["PEERS", "available_peers", "seed_loop", "gc_paused", "scalar_loop_runners",
-           "scalar_loop_rows"]
+from .adapters import Adapter, CostadAdapter, Prepared, blas_one_thread, check_agreement
+from .hips_autograd import AutogradAdapter
+from .jax_numpy import JaxEagerAdapter, JaxJitAdapter
+from .pytorch import TorchAdapter, scalar_inputs_call
 
-# Each peer: the module that must be importable, and what the row calls it.
+__all__ = ["PEERS", "available_peers", "gc_paused", "scalar_loop_rows", "ROW_FIELDS"]
+
+# Each peer: what the rows call it, and its adapters (the first names the module it needs).
 PEERS = {
     "torch": "PyTorch eager",
+    "jax": "JAX",
     "autograd": "HIPS autograd",
 }
+_ADAPTERS = {"torch": (TorchAdapter,), "jax": (JaxJitAdapter, JaxEagerAdapter),
+             "autograd": (AutogradAdapter,)}
+
+ROW_FIELDS = ["library", "variant", "pairs", "K", "W", "time_min_s", "us_per_f_op",
+              "us_per_counted_op", "note"]
 
 
 def available_peers() -> dict[str, bool]:
     """Which peers can be imported here."""
-    return {name: importlib.util.find_spec(name) is not None for name in PEERS}
-
-
-def seed_loop(exp: Callable, sqrt: Callable) -> Callable:
-    """`seed_pairs_loop` written with the given exp and sqrt (a peer's own functions).
-
-    The operations and their order are those of `costad.functions.seed_pairs_loop`.
-    """
-    def loop(x):
-        total = None
-        for i in range(0, len(x), 2):
-            t1, t2 = x[i], x[i + 1]
-            t3 = exp(t1)
-            t4 = t2 * t3
-            t6 = sqrt(t1 + t4)
-            value = t4 * t6
-            total = value if total is None else total + value
-        return total
-    return loop
+    return {name: _ADAPTERS[name][0]().missing() is None for name in PEERS}
 
 
 def gc_paused(run: Callable[[], object]) -> Callable[[], object]:
@@ -84,73 +84,79 @@ def gc_paused(run: Callable[[], object]) -> Callable[[], object]:
     return paused
 
 
-def _costad_runner(x: np.ndarray) -> Callable:
-    vg = value_and_grad(seed_pairs_loop)
-    return lambda: vg(x)
+def _loop(tool: Adapter, threads: contextlib.ExitStack) -> Callable:
+    """The seed loop over ``tool``'s namespace (one definition: `seed_pairs_loop`), the
+    tool held to one thread until ``threads`` closes."""
+    loop = partial(seed_pairs_loop, xp=tool.namespace())
+    threads.enter_context(tool.one_thread())
+    return loop
 
 
-def _plain_runner(x: np.ndarray) -> Callable:
-    return lambda: seed_pairs_loop(x)
+def _sequence_to_numpy(to_numpy):
+    def convert(value):
+        if isinstance(value, (list, tuple)):
+            return np.array([np.asarray(to_numpy(v), dtype=float) for v in value])
+        return to_numpy(value)
+    return convert
 
 
-def _torch_runners(x: np.ndarray) -> dict[str, Callable]:
-    import torch
-    torch.set_num_threads(1)        # scalar work: threads only add synchronisation
-    loop = seed_loop(torch.exp, torch.sqrt)
-
-    # Inputs are made once, outside the timed call, as costad's input array is;
-    # torch.autograd.grad returns the gradient without accumulating it into .grad.
-    vector = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    scalars = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in x]
-
-    def tensor_input():
-        value = loop(vector)
-        return value.item(), torch.autograd.grad(value, vector)[0]
-
-    def scalar_inputs():
-        value = loop(scalars)
-        return value.item(), torch.autograd.grad(value, scalars)
-
-    return {"tensor input": tensor_input, "0-d tensor inputs": scalar_inputs}
-
-
-def _autograd_runners(x: np.ndarray) -> dict[str, Callable]:
-    import autograd
-    import autograd.numpy as anp
-    vg = autograd.value_and_grad(seed_loop(anp.exp, anp.sqrt))
-
-    def run():
-        return vg(x)
-    # Both, labelled: the collector, not autograd's indexing, makes its time grow with P.
-    return {"ndarray input, GC as is": run, "ndarray input, GC paused": gc_paused(run)}
+def _peer_variants(name: str, x: np.ndarray, threads: contextlib.ExitStack
+                   ) -> dict[str, tuple[Adapter, Prepared | None]]:
+    """Each variant of peer ``name`` on the loop at ``x``: (its adapter, its calls, or None
+    beyond its loop budget)."""
+    variants = {}
+    if name == "torch":
+        tool = TorchAdapter()
+        loop = _loop(tool, threads)
+        prepared = tool.prepare(loop, x)
+        variants["tensor input"] = (tool, prepared)
+        variants["0-d tensor inputs"] = (tool, Prepared(
+            prepared.f, scalar_inputs_call(loop, x), _sequence_to_numpy(prepared.to_numpy)))
+    elif name == "jax":
+        for cls, variant in ((JaxJitAdapter, "jit, compilation excluded"),
+                             (JaxEagerAdapter, "eager")):
+            tool = cls()
+            if len(x) <= tool.loop_budget:
+                variants[variant] = (tool, tool.prepare(_loop(tool, threads), x))
+            else:
+                variants[variant] = (tool, None)
+    elif name == "autograd":
+        tool = AutogradAdapter()
+        prepared = tool.prepare(_loop(tool, threads), x)
+        # Both, labelled: the collector, not autograd's indexing, makes its time grow with P.
+        variants["ndarray input, GC as is"] = (tool, prepared)
+        variants["ndarray input, GC paused"] = (tool, Prepared(
+            prepared.f, gc_paused(prepared.fg), prepared.to_numpy))
+    return variants
 
 
-_PEER_RUNNERS = {"torch": _torch_runners, "autograd": _autograd_runners}
+def _check_peers(peers: list[str] | None) -> list[str]:
+    names = list(PEERS) if peers is None else list(peers)
+    unknown = [name for name in names if name not in PEERS]
+    if unknown:
+        raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(PEERS)}")
+    return names
 
 
-def scalar_loop_runners(x: np.ndarray, peers: list[str] | None = None
-                        ) -> dict[tuple[str, str], Callable]:
-    """Zero-argument callables computing value and gradient of the loop at ``x``, keyed by
-    (library, variant): costad, plain NumPy (the value alone) and each installed peer."""
-    runners = {("costad", "reverse value_and_grad"): _costad_runner(x),
-               ("numpy", "value only (no gradient)"): _plain_runner(x)}
-    installed = available_peers()
-    for name in peers if peers is not None else list(PEERS):
-        if name not in PEERS:
-            raise ValueError(f"costad: unknown peer {name!r}; known: {', '.join(PEERS)}")
-        if installed[name]:
-            for variant, run in _PEER_RUNNERS[name](x).items():
-                runners[(PEERS[name], variant)] = run
-    return runners
+def _row(library: str, variant: str, pairs=None, K=None, W=None, seconds=None,
+         note: str = "") -> dict:
+    row = dict.fromkeys(ROW_FIELDS)
+    row.update(library=library, variant=variant, pairs=pairs, K=K, W=W, note=note)
+    if seconds is not None:
+        row.update(time_min_s=seconds, us_per_f_op=seconds / K * 1e6,
+                   us_per_counted_op=seconds / W * 1e6)
+    return row
 
 
 def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None = None,
                      seed: int = 0) -> list[dict]:
     """Time every runner at every number of pairs; one row per (library, variant, pairs).
 
-    Row fields: library, variant, pairs, K, W, time_min_s, us_per_f_op (time / K) and
-    us_per_counted_op (time / W). A peer that is not installed gets a row with
-    ``variant="not installed"`` and no times.
+    Row fields (`ROW_FIELDS`): library, variant, pairs, K, W, time_min_s, us_per_f_op
+    (time / K), us_per_counted_op (time / W) and note. A peer that is not installed gets a
+    row with ``variant="not installed"`` and no times; a variant beyond its loop budget or
+    whose value or gradient disagrees with costad's gets a row without times whose note
+    says ``skipped: ...`` or ``failed: ...``.
     """
     if not pairs:
         raise ValueError("costad: no numbers of pairs to time (the sweep is empty)")
@@ -160,29 +166,58 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
     for p in pairs:
         if p < 1:
             raise ValueError(f"costad: the number of pairs must be positive, got {p}")
-    names = list(PEERS) if peers is None else list(peers)
-    unknown = [name for name in names if name not in PEERS]
-    if unknown:
-        raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(PEERS)}")
+    names = _check_peers(peers)
+    installed = available_peers()
     rows = []
     for p in pairs:
-        x = np.random.default_rng([seed, p]).uniform(0.1, 1.0, 2 * p)
-        K = count(seed_pairs_loop, x).total
-        with counting() as work:
-            value_and_grad(seed_pairs_loop)(x)
-        runners = scalar_loop_runners(x, names)
-        best = dict.fromkeys(runners, float("inf"))
-        for _ in range(repeats):
-            for key, run in runners.items():
-                start = time.perf_counter()
-                run()
-                best[key] = min(best[key], time.perf_counter() - start)
-        for (library, variant), seconds in best.items():
-            rows.append({"library": library, "variant": variant, "pairs": p, "K": K,
-                         "W": work.total, "time_min_s": seconds,
-                         "us_per_f_op": seconds / K * 1e6,
-                         "us_per_counted_op": seconds / work.total * 1e6})
-    installed = available_peers()
-    rows += [{"library": PEERS[name], "variant": "not installed"}
+        with contextlib.ExitStack() as threads:     # every library on one thread
+            threads.enter_context(blas_one_thread())
+            rows += _time_pairs(p, repeats, names, installed, seed, threads)
+    rows += [_row(PEERS[name], "not installed", note=_ADAPTERS[name][0]().missing())
              for name in names if not installed[name]]
     return rows
+
+
+def _time_pairs(p: int, repeats: int, names: list[str], installed: dict, seed: int,
+                threads: contextlib.ExitStack) -> list[dict]:
+    """The rows of one number of pairs."""
+    x = np.random.default_rng([seed, p]).uniform(0.1, 1.0, 2 * p)
+    K = count(seed_pairs_loop, x).total
+    with counting() as work:
+        costad = CostadAdapter().prepare(seed_pairs_loop, x)
+        reference_value, reference_grad = costad.fg()
+    runners = {("costad", "reverse value_and_grad"): costad.fg,
+               ("numpy", "value only (no gradient)"): costad.f}
+    left_out = []
+    for name in names:
+        if not installed[name]:
+            continue
+        for variant, (tool, prepared) in _peer_variants(name, x, threads).items():
+            key = (PEERS[name], variant)
+            if prepared is None:
+                left_out.append(_row(*key, p, K, work.total, note=(
+                    f"skipped: n = {2 * p} above the budget of {tool.loop_budget} "
+                    f"({tool.loop_reason})")))
+                continue
+            reason = _disagreement(prepared, reference_value, reference_grad)
+            if reason:
+                left_out.append(_row(*key, p, K, work.total, note=f"failed: {reason}"))
+            else:
+                runners[key] = prepared.fg
+    best = dict.fromkeys(runners, float("inf"))
+    for _ in range(repeats):
+        for key, run in runners.items():
+            start = time.perf_counter()
+            run()
+            best[key] = min(best[key], time.perf_counter() - start)
+    rows = [_row(library, variant, p, K, work.total, seconds)
+            for (library, variant), seconds in best.items()]
+    return rows + left_out
+
+
+def _disagreement(prepared: Prepared, value, grad) -> str | None:
+    """Why a variant may not be timed (its value or gradient is not costad's), or None."""
+    try:
+        return check_agreement(prepared, value, grad)[2]
+    except Exception as err:                       # a tool's own error: reported, not raised
+        return f"raised {type(err).__name__}: {err}"
