@@ -140,3 +140,13 @@ def test_the_readme_explains_autograd_s_growth_by_the_garbage_collector():
     section = readme[readme.index("### costad beside PyTorch"):readme.index("In another project")]
     assert "O(n)" not in section and "garbage collector" in section
     assert "GC paused" in section
+
+
+def test_an_installed_but_broken_peer_is_a_failed_row(monkeypatch):
+    # torch "installed" (a module spec is found) but its import fails
+    from costad.study.peers import adapters
+    monkeypatch.setattr(adapters, "_find_spec", lambda name: object())
+    monkeypatch.setitem(sys.modules, "torch", None)          # import torch raises
+    rows = peers.scalar_loop_rows([2], repeats=1, peers=["torch"])
+    ours = [r for r in rows if r["library"] == "PyTorch eager"]
+    assert len(ours) == 1 and ours[0]["note"].startswith("failed: raised ModuleNotFoundError")

@@ -4,6 +4,7 @@ the gradient gate, missing tools, interleaved rounds, the ADBench figure and the
 Runs without any peer installed: missing tools are simulated, disagreeing tools are fakes,
 and PyTorch's namespace is exercised over a stand-in module made of NumPy functions."""
 import re
+import sys
 import types
 from pathlib import Path
 
@@ -224,6 +225,16 @@ class _Logged(CostadAdapter):
             self.log.append((self.strategy, "f+grad"))
             return good.fg()
         return Prepared(f_call, fg_call)
+
+
+def test_an_installed_but_broken_tool_is_a_failed_row(monkeypatch):
+    monkeypatch.setattr(adapters, "_find_spec", lambda name: object())
+    monkeypatch.setitem(sys.modules, "torch", None)          # import torch raises
+    rows = experiment.measure("seed", 10, SETTINGS, tools=[CostadAdapter(), adapter("torch")])
+    failed = [r for r in rows if r["metric"] == "failed"]
+    assert [r["strategy"] for r in failed] == ["torch"]
+    assert failed[0]["note"].startswith("raised ModuleNotFoundError")
+    assert _strategies(rows, "ratio") == ["costad"]
 
 
 def test_rounds_interleave_the_tools():

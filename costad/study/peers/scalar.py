@@ -192,7 +192,13 @@ def _time_pairs(p: int, repeats: int, names: list[str], installed: dict, seed: i
     for name in names:
         if not installed[name]:
             continue
-        for variant, (tool, prepared) in _peer_variants(name, x, threads).items():
+        try:
+            variants = _peer_variants(name, x, threads)
+        except Exception as err:                   # installed but broken: say so, go on
+            left_out.append(_row(PEERS[name], "could not run", p, K, work.total,
+                                 note=f"failed: raised {type(err).__name__}: {err}"))
+            continue
+        for variant, (tool, prepared) in variants.items():
             key = (PEERS[name], variant)
             if prepared is None:
                 left_out.append(_row(*key, p, K, work.total, note=(
