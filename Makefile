@@ -9,7 +9,15 @@ BENCH_BASELINE := results/benchmarks/baseline.json
 BENCH_LATEST   := .benchmarks/latest.json
 BENCH_SHORT    := --benchmark-max-time=0.05 --benchmark-min-rounds=3 --benchmark-disable-gc
 
-.PHONY: test report results bench bench-baseline clean
+# The peers (PyTorch, JAX, HIPS autograd) live in their own environment: .venv stays without
+# them. PyTorch is pinned to its CPU build (PyPI's Linux wheel is the CUDA one).
+PEERS_VENV  := .venv-peers
+PEERS_BIN   := $(PEERS_VENV)/bin
+PEERS_STAMP := $(PEERS_VENV)/.installed
+TORCH_CPU   ?= torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+.PHONY: test report results bench bench-baseline peers report-peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +43,25 @@ bench-baseline: $(STAMP)
 	mkdir -p results/benchmarks
 	$(BIN)/python -m pytest -q tests/benchmarks --benchmark-only --benchmark-json=$(BENCH_BASELINE)
 
+$(PEERS_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_BIN)/python -m pip install --quiet --upgrade pip
+	$(PEERS_BIN)/python -m pip install --quiet '$(TORCH_CPU)' --extra-index-url $(TORCH_INDEX)
+	$(PEERS_BIN)/python -m pip install --quiet -e '.[peers]'
+	touch $(PEERS_STAMP)
+
+## make peers: the peers experiment alone, with PyTorch, JAX and HIPS autograd installed in
+## .venv-peers (written into results/peers.csv and .json)
+peers: $(PEERS_STAMP)
+	$(PEERS_BIN)/costad run peers --results results
+
+## make report-peers: as make report, the peers experiment run beside the peers (the
+## reference run; make report alone times costad only and names the peers as not installed)
+report-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/costad run --all --results results
+	$(PEERS_BIN)/costad run peers --results results
+	$(BIN)/costad report --results results --out reports
+
 ## make results: run every experiment (default sizes, under 10 minutes on 2 cores)
 results: $(STAMP)
 	$(BIN)/costad run --all --results results
@@ -44,4 +71,4 @@ report: results
 	$(BIN)/costad report --results results --out reports
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks
+	rm -rf $(VENV) $(PEERS_VENV) build *.egg-info .pytest_cache .benchmarks

@@ -1,70 +1,88 @@
 """Function families used by the tests, the experiments and the benchmarks.
 
-Each family builds a scalar function of n inputs written in plain NumPy, with a starting
-point, and states K(n), the exact count of one evaluation under the cost model, where a
-closed form exists. The tests check every stated K against the counter.
+Each family builds a scalar function of n inputs, with a starting point, and states K(n),
+the exact count of one evaluation under the cost model, where a closed form exists. The
+tests check every stated K against the counter.
+
+Every family is written once, over an array namespace ``xp``: a module or object giving
+``exp``, ``log``, ``sqrt``, ``tanh``, ``sum(x, axis=None, keepdims=False)``,
+``max(x, axis=None, keepdims=False)``, ``mean``, ``zeros(d)`` (float64) and ``asarray``
+(float64) in NumPy's spelling (`NAMESPACE` lists them), with the Python operators (``+``,
+``*``, ``**``, ``@``, unary ``-``), indexing and slicing, ``len`` and ``.reshape`` on its
+arrays. The default is the ``numpy`` module itself, so that costad traces exactly the
+operations written here; the study's peers experiment passes PyTorch's, JAX's and HIPS
+autograd's namespaces (`costad.study.peers`) to run the same definitions in those tools.
+Data a family holds (a design matrix, labels, inputs) is converted once, when the family is
+built, with ``xp.asarray``: for NumPy that returns the array itself.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["seed_example", "seed_pairs_loop", "Family", "FAMILIES", "family",
-           "mlp_init", "mlp_loss", "mlp_backprop", "logistic_loss", "rnn_init", "rnn_loss"]
+__all__ = ["NAMESPACE", "seed_example", "seed_pairs_loop", "seed_vectorized", "rosenbrock",
+           "Family", "FAMILIES", "EXTRA_FAMILIES", "family", "mlp_init", "mlp_loss",
+           "mlp_backprop", "logistic_loss", "rnn_init", "rnn_loss"]
+
+# What a family asks of its array namespace ``xp`` (besides operators, indexing, ``len`` and
+# ``.reshape`` on arrays), in NumPy's spelling.
+NAMESPACE = ("exp", "log", "sqrt", "tanh", "sum", "max", "mean", "zeros", "asarray")
 
 
-def seed_example(t):
+def seed_example(t, *, xp=np):
     """The lecture's l(t1, t2) = t2 e^t1 sqrt(t1 + t2 e^t1), one node per line."""
     t1, t2 = t
-    t3 = np.exp(t1)
+    t3 = xp.exp(t1)
     t4 = t2 * t3
     t5 = t1 + t4
-    t6 = np.sqrt(t5)
+    t6 = xp.sqrt(t5)
     return t4 * t6
 
 
-def seed_pairs_loop(x):
+def seed_pairs_loop(x, *, xp=np):
     """Scalar code: the seed example summed over the pairs (x[2i], x[2i+1]) in a Python loop.
 
     K = 5 per pair plus one add per pair after the first: 3n - 1 for n = len(x) inputs.
     """
     total = None
     for i in range(0, len(x), 2):
-        value = seed_example((x[i], x[i + 1]))
+        value = seed_example((x[i], x[i + 1]), xp=xp)
         total = value if total is None else total + value
     return total
 
 
-def _seed_vectorized(x):
+def seed_vectorized(x, *, xp=np):
     """The seed example on the two halves of x, summed (array code, same K as the loop)."""
     half = x.shape[0] // 2
     t1, t2 = x[:half], x[half:]
-    t3 = np.exp(t1)
+    t3 = xp.exp(t1)
     t4 = t2 * t3
-    return np.sum(t4 * np.sqrt(t1 + t4))
+    return xp.sum(t4 * xp.sqrt(t1 + t4))
 
 
-def _rosenbrock(x):
+def rosenbrock(x, *, xp=np):
     """sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2."""
     head, tail = x[:-1], x[1:]
-    return np.sum(100.0 * (tail - head ** 2) ** 2 + (1.0 - head) ** 2)
+    return xp.sum(100.0 * (tail - head ** 2) ** 2 + (1.0 - head) ** 2)
 
 
-def _rational(x):
+def _rational(x, *, xp=np):
     """A rational function (only +, -, *, /), for the Baur-Strassen bound:
     sum_i (x_i x_{i+1} - 1) / (x_i^2 + 2 x_{i+1} + 1), times x_0 / (x_{n-1} + 3)."""
     a, b = x[:-1], x[1:]
-    return np.sum((a * b - 1.0) / (a * a + b * 2.0 + 1.0)) * x[0] / (x[-1] + 3.0)
+    return xp.sum((a * b - 1.0) / (a * a + b * 2.0 + 1.0)) * x[0] / (x[-1] + 3.0)
 
 
-def logistic_loss(z, y_onehot):
+def logistic_loss(z, y_onehot, *, xp=np):
     """Mean over rows of log sum_i exp(z_i) - <z, y> (the lecture's logistic loss),
     stabilised by subtracting the row maximum."""
-    m = np.max(z, axis=-1, keepdims=True)
-    lse = np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)) + m
-    return np.mean(lse[..., 0] - np.sum(z * y_onehot, axis=-1))
+    m = xp.max(z, axis=-1, keepdims=True)
+    lse = xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)) + m
+    return xp.mean(lse[..., 0] - xp.sum(z * y_onehot, axis=-1))
 
 
 def mlp_init(widths: list[int], rng: np.random.Generator) -> list[np.ndarray]:
@@ -76,7 +94,7 @@ def mlp_init(widths: list[int], rng: np.random.Generator) -> list[np.ndarray]:
     return params
 
 
-def mlp_loss(params, X, Y):
+def mlp_loss(params, X, Y, *, xp=np):
     """x_{r+1} = tanh(x_r A_r + b_r) for the hidden layers, a linear last layer, and the
     logistic loss against one-hot labels Y. X has one example per row."""
     h = X
@@ -84,8 +102,8 @@ def mlp_loss(params, X, Y):
     for r in range(n_layers):
         A, b = params[2 * r], params[2 * r + 1]
         z = h @ A + b
-        h = np.tanh(z) if r < n_layers - 1 else z
-    return logistic_loss(h, Y)
+        h = xp.tanh(z) if r < n_layers - 1 else z
+    return logistic_loss(h, Y, xp=xp)
 
 
 def mlp_backprop(params, X, Y):
@@ -126,53 +144,69 @@ def rnn_init(d: int, rng: np.random.Generator) -> list[np.ndarray]:
             0.1 * rng.standard_normal(d), rng.standard_normal(d) / np.sqrt(d)]
 
 
-def rnn_loss(params, xs):
+def rnn_loss(params, xs, *, xp=np):
     """h_{t+1} = tanh(W h_t + U x_t + b), the same parameters at every step (claim C7);
     the loss is <v, h_T>. ``xs`` has one input per row, T rows."""
     W, U, b, v = params
-    h = np.zeros(W.shape[0])
+    h = xp.zeros(W.shape[0])
     for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t] + b)
+        h = xp.tanh(W @ h + U @ xs[t] + b)
     return v @ h
 
 
 @dataclass(frozen=True)
 class Family:
-    """A scalar function of n inputs: ``build(n, seed) -> (f, x0)`` and its exact K(n)."""
+    """A scalar function of n inputs: ``build(n, seed, xp=numpy) -> (f, x0)`` and its exact
+    K(n).
+
+    ``f`` is written over the array namespace ``xp`` (see the module docstring); ``x0`` is a
+    NumPy float64 array of n inputs, the same for every namespace, so that every tool
+    differentiates the same function at the same point.
+    """
 
     name: str
     description: str
-    build: Callable[[int, int], tuple[Callable, object]]
+    build: Callable[..., tuple[Callable, object]]
     K: Callable[[int], int] | None
     valid_n: Callable[[int], int]          # the nearest admissible n (e.g. even)
 
 
-def _build_seed(n, seed):
-    rng = np.random.default_rng(seed)
-    return _seed_vectorized, rng.uniform(0.1, 1.0, n)
+def _over(function: Callable, xp) -> Callable:
+    """``function`` over ``xp``; NumPy's is the function itself (what costad traces)."""
+    return function if xp is np else partial(function, xp=xp)
 
 
-def _build_rosenbrock(n, seed):
+def _build_seed(n, seed, xp=np):
     rng = np.random.default_rng(seed)
-    return _rosenbrock, rng.uniform(-1.0, 1.0, n)
+    return _over(seed_vectorized, xp), rng.uniform(0.1, 1.0, n)
+
+
+def _build_seed_loop(n, seed, xp=np):
+    rng = np.random.default_rng(seed)
+    return _over(seed_pairs_loop, xp), rng.uniform(0.1, 1.0, n)
+
+
+def _build_rosenbrock(n, seed, xp=np):
+    rng = np.random.default_rng(seed)
+    return _over(rosenbrock, xp), rng.uniform(-1.0, 1.0, n)
 
 
 _LOGREG_SAMPLES = 16
 
 
-def _build_rational(n, seed):
+def _build_rational(n, seed, xp=np):
     rng = np.random.default_rng(seed)
-    return _rational, rng.uniform(0.5, 1.5, n)
+    return _over(_rational, xp), rng.uniform(0.5, 1.5, n)
 
 
-def _build_logreg(n, seed):
+def _build_logreg(n, seed, xp=np):
     """Binary logistic regression: mean log(1 + exp(-y <x_i, w>)) over 16 samples."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((_LOGREG_SAMPLES, n)) / np.sqrt(n)
-    y = np.where(rng.random(_LOGREG_SAMPLES) < 0.5, -1.0, 1.0)
+    X = xp.asarray(rng.standard_normal((_LOGREG_SAMPLES, n)) / np.sqrt(n))
+    y = xp.asarray(np.where(rng.random(_LOGREG_SAMPLES) < 0.5, -1.0, 1.0))
 
     def logreg(w):
-        return np.mean(np.log(1.0 + np.exp(-(y * (X @ w)))))
+        return xp.mean(xp.log(1.0 + xp.exp(-(y * (X @ w)))))
     return logreg, rng.standard_normal(n)
 
 
@@ -190,22 +224,63 @@ def _mlp_n(n):
     return h * (_MLP_IN + 1 + _MLP_CLASSES) + _MLP_CLASSES
 
 
-def _build_mlp(n, seed):
+def _unflatten(theta, shapes):
+    """Consecutive slices of the flat ``theta``, reshaped (indexing: free, no copy counted)."""
+    parts, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append(theta[start:start + size].reshape(shape))
+        start += size
+    return parts
+
+
+def _build_mlp(n, seed, xp=np):
     rng = np.random.default_rng(seed)
     h = _mlp_width(n)
     widths = [_MLP_IN, h, _MLP_CLASSES]
     X = rng.standard_normal((_MLP_BATCH, _MLP_IN))
     Y = np.eye(_MLP_CLASSES)[rng.integers(0, _MLP_CLASSES, _MLP_BATCH)]
     params = mlp_init(widths, rng)
-    sizes = [p.size for p in params]
+    shapes = [p.shape for p in params]
+    X, Y = xp.asarray(X), xp.asarray(Y)
 
     def mlp(theta):
-        parts, start = [], 0
-        for p, size in zip(params, sizes):
-            parts.append(theta[start:start + size].reshape(p.shape))
-            start += size
-        return mlp_loss(parts, X, Y)
+        return mlp_loss(_unflatten(theta, shapes), X, Y, xp=xp)
     return mlp, np.concatenate([p.ravel() for p in params])
+
+
+_RNN_STEPS = 10
+
+
+def _rnn_state(n):
+    """The state size d whose parameter count 2 d^2 + 2 d is closest to n (at least 1)."""
+    d = max(1, round((math.sqrt(1 + 2 * n) - 1) / 2))
+    return min((c for c in (d - 1, d, d + 1) if c >= 1),
+               key=lambda c: (abs(2 * c * c + 2 * c - n), c))
+
+
+def _rnn_n(n):
+    d = _rnn_state(n)
+    return 2 * d * d + 2 * d
+
+
+def _build_rnn(n, seed, xp=np):
+    """`rnn_loss` over T = 10 steps with state and input size d, its parameters flattened."""
+    rng = np.random.default_rng(seed)
+    d = _rnn_state(n)
+    params = rnn_init(d, rng)
+    xs = xp.asarray(rng.standard_normal((_RNN_STEPS, d)))
+    shapes = [p.shape for p in params]
+
+    def rnn(theta):
+        return rnn_loss(_unflatten(theta, shapes), xs, xp=xp)
+    return rnn, np.concatenate([p.ravel() for p in params])
+
+
+def _rnn_K(n):
+    """T steps of two (d, d) @ (d,) products, two adds and a tanh, then <v, h_T>."""
+    d = _rnn_state(n)
+    return _RNN_STEPS * (2 * (d * d + d * (d - 1)) + 2 * d + d) + d + (d - 1)
 
 
 def _mlp_K(n):
@@ -222,6 +297,8 @@ def logistic_loss_K(B: int, C: int) -> int:
             + B * C + B * (C - 1) + B + (B - 1) + 1)
 
 
+# The five families of the gradient_vs_n experiment (every strategy, finite differences
+# included).
 FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("seed", "the lecture's example on n/2 pairs, summed (vectorized)", _build_seed,
            lambda n: 3 * n - 1, lambda n: max(2, n - n % 2)),
@@ -236,10 +313,21 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
 ]}
 
 
+# Two more: scalar code (a Python loop over scalars) and a loop over steps with shared
+# parameters. The study's peers experiment times them in every tool; they are not swept by
+# gradient_vs_n, where finite differences and forward mode on them would take minutes.
+EXTRA_FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("seed-loop", "the lecture's example summed over n/2 pairs in a Python loop "
+           "(scalar code)", _build_seed_loop, lambda n: 3 * n - 1, lambda n: max(2, n - n % 2)),
+    Family("rnn", f"tanh RNN, {_RNN_STEPS} steps, state and input size d, n = 2d^2 + 2d "
+           "shared parameters", _build_rnn, _rnn_K, _rnn_n),
+]}
+
+
 def family(name: str) -> Family:
-    """The family called ``name`` (see FAMILIES)."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
+    """The family called ``name`` (see FAMILIES and EXTRA_FAMILIES)."""
+    found = FAMILIES.get(name) or EXTRA_FAMILIES.get(name)
+    if found is None:
         raise KeyError(f"unknown function family {name!r}; choose one of "
-                       f"{', '.join(FAMILIES)}") from None
+                       f"{', '.join([*FAMILIES, *EXTRA_FAMILIES])}")
+    return found

@@ -14,9 +14,12 @@ from costad.study.commands import main
 from costad.functions import seed_pairs_loop
 
 
-def test_the_peer_loop_is_the_seed_loop():
+def test_the_peer_loop_is_the_seed_loop_over_the_peer_s_namespace():
+    # One definition: the peers run `seed_pairs_loop` over their own namespace.
     x = np.random.default_rng(1).uniform(0.1, 1.0, 10)
-    assert peers.seed_loop(np.exp, np.sqrt)(x) == seed_pairs_loop(x)
+    namespace = types.SimpleNamespace(exp=np.exp, sqrt=np.sqrt)
+    assert seed_pairs_loop(x, xp=namespace) == seed_pairs_loop(x)
+    assert costad.count(lambda v: seed_pairs_loop(v, xp=namespace), x).total == 3 * 10 - 1
 
 
 def test_rows_carry_exact_counts_and_both_denominators():
@@ -97,6 +100,32 @@ def fake_autograd(monkeypatch):
     monkeypatch.setitem(sys.modules, "autograd.numpy", numpy_module)
 
 
+def test_a_peer_that_disagrees_with_costad_is_not_timed(fake_autograd, monkeypatch, capsys):
+    import autograd
+
+    def wrong(f):
+        return lambda x: (f(x), costad.grad(seed_pairs_loop)(x) * (1 + 1e-6))
+    monkeypatch.setattr(autograd, "value_and_grad", wrong)
+    rows = peers.scalar_loop_rows([3], repeats=1, peers=["autograd"])
+    ours = [r for r in rows if r["library"] == "HIPS autograd"]
+    assert [r["variant"] for r in ours] == ["ndarray input, GC as is",
+                                            "ndarray input, GC paused"]
+    for r in ours:
+        assert r["time_min_s"] is None and r["note"].startswith("failed: gradient differs")
+
+
+def test_jax_beyond_its_loop_budget_is_a_skipped_row(monkeypatch):
+    # JAX "installed" (its adapter finds a module spec); beyond the budget nothing imports it.
+    from costad.study.peers import adapters
+    monkeypatch.setattr(adapters, "_find_spec", lambda name: object())
+    rows = peers.scalar_loop_rows([200], repeats=1, peers=["jax"])
+    ours = [r for r in rows if r["library"] == "JAX"]
+    assert [r["variant"] for r in ours] == ["jit, compilation excluded", "eager"]
+    for r in ours:
+        assert r["time_min_s"] is None
+        assert r["note"].startswith("skipped: n = 400 above the budget of 100")
+
+
 def test_autograd_is_timed_with_the_gc_as_is_and_paused(fake_autograd, capsys):
     rows = peers.scalar_loop_rows([3], repeats=1, peers=["autograd"])
     variants = [r["variant"] for r in rows if r["library"] == "HIPS autograd"]
@@ -111,3 +140,13 @@ def test_the_readme_explains_autograd_s_growth_by_the_garbage_collector():
     section = readme[readme.index("### costad beside PyTorch"):readme.index("In another project")]
     assert "O(n)" not in section and "garbage collector" in section
     assert "GC paused" in section
+
+
+def test_an_installed_but_broken_peer_is_a_failed_row(monkeypatch):
+    # torch "installed" (a module spec is found) but its import fails
+    from costad.study.peers import adapters
+    monkeypatch.setattr(adapters, "_find_spec", lambda name: object())
+    monkeypatch.setitem(sys.modules, "torch", None)          # import torch raises
+    rows = peers.scalar_loop_rows([2], repeats=1, peers=["torch"])
+    ours = [r for r in rows if r["library"] == "PyTorch eager"]
+    assert len(ours) == 1 and ours[0]["note"].startswith("failed: raised ModuleNotFoundError")

@@ -17,7 +17,8 @@ from costad.study.commands import main
 STUDY_NAMES = names()
 EXPECTED_FIGURES = {"dag", "gradient_ratio", "jacobian_shape", "chain", "depth", "rnn",
                     "fd_accuracy", "descent", "depth_memory", "rnn_memory",
-                    "checkpointing_frontier", "checkpointing_memory"} | {
+                    "checkpointing_frontier", "checkpointing_memory", "peers_ratio",
+                    "peers_times"} | {
                         f"gradient_vs_n_{f}" for f in FAMILIES}
 
 
@@ -37,7 +38,8 @@ def test_every_figure_is_built_with_svg_and_png(built):
         assert (out / "figures" / f"{stem}.svg").stat().st_size > 0
         assert (out / "figures" / f"{stem}.png").stat().st_size > 0
     text = (out / "README.md").read_text()
-    for claim in ("C1", "C2", "C3", "C3b", "C4", "C5", "C6", "C7", "C8", "M1", "M2", "M3"):
+    for claim in ("C1", "C2", "C3", "C3b", "C4", "C5", "C6", "C7", "C8", "M1", "M2", "M3",
+                  "P1"):
         assert f"| {claim} |" in text
     assert "| NO |" not in text
 

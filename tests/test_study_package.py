@@ -16,7 +16,7 @@ from costad.study.errors import ExperimentDefinitionError, UnknownExperimentErro
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ("graph", "gradient_vs_n", "jacobian_shape", "chain", "depth", "rnn",
-           "checkpointing", "fd_accuracy", "descent")
+           "checkpointing", "fd_accuracy", "descent", "peers")
 
 TOY = '''
 """A toy experiment, defined outside costad: sum of squares, K = 2n - 1."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from costad import Cost, counting, tree_leaves
 
-__all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
+__all__ = ["Timing", "time_call", "autorange", "sample", "count_call", "peak_bytes", "count_rows", "time_rows",
            "row", "relative_error", "MIN_SAMPLE_SECONDS"]
 
 # A timing sample lasts at least this long, so that the timer's resolution (well under a
@@ -51,22 +51,29 @@ def time_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
         raise ValueError("costad: repeats must be at least 1")
     for _ in range(warmup):
         fn()
-    loops, elapsed = 1, 0.0
-    for scale in _loop_counts():
-        loops = scale
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            break
-    samples = [elapsed / loops]                 # the calibrating run is the first sample
+    loops, first = autorange(fn, min_seconds)
+    samples = [first]                           # the calibrating run is the first sample
     for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        samples.append((time.perf_counter() - start) / loops)
+        samples.append(sample(fn, loops))
     return Timing(samples, loops)
+
+
+def autorange(fn: Callable[[], object], min_seconds: float = MIN_SAMPLE_SECONDS
+              ) -> tuple[int, float]:
+    """The smallest ``loops`` of 1, 2, 5, 10, 20, 50, ... for which ``loops`` calls of
+    ``fn()`` last at least ``min_seconds``, and the seconds per call of that run."""
+    for loops in _loop_counts():
+        per_call = sample(fn, loops)
+        if per_call * loops >= min_seconds:
+            return loops, per_call
+
+
+def sample(fn: Callable[[], object], loops: int) -> float:
+    """One timing sample: seconds per call over ``loops`` consecutive calls of ``fn()``."""
+    start = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return (time.perf_counter() - start) / loops
 
 
 def _loop_counts():

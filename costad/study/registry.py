@@ -14,7 +14,10 @@ and optionally:
   results DataFrame ``df`` (stems name the files in ``reports/figures/``);
 - ``FITS``: a `costad.study.fits.Sweep`, the curves whose log-log slopes enter ``fits.csv``;
 - ``claims(df, fits) -> [row]``: its rows of the claims table (`costad.study.claims.claim`),
-  from its results and its own rows of the fits table.
+  from its results and its own rows of the fits table;
+- ``summary(df, meta) -> DataFrame``: its table (``meta``: the results' provenance),
+  printed by ``costad show NAME`` (``--markdown`` for Markdown) and written in its report
+  section (without it, `costad show` prints a generic summary and the report none).
 
 Modules of `costad.study.experiments` are found by `pkgutil` (names starting with ``_`` are
 skipped), so adding an experiment is adding a module there (plus its thin script in
@@ -69,6 +72,7 @@ class Experiment:
     figures: Callable = _no_figures
     fits: object = None
     claims: Callable = _no_claims
+    summary: Callable | None = None
     module: ModuleType | None = None
 
     @classmethod
@@ -87,7 +91,8 @@ class Experiment:
                    title=module.TITLE, sentence=module.SENTENCE, grid=module.grid,
                    tasks=module.tasks, figures=getattr(module, "figures", _no_figures),
                    fits=getattr(module, "FITS", None),
-                   claims=getattr(module, "claims", _no_claims), module=module)
+                   claims=getattr(module, "claims", _no_claims),
+                   summary=getattr(module, "summary", None), module=module)
 
 
 _lock = threading.Lock()

@@ -31,6 +31,7 @@ from costad import __version__
 from . import content
 from .claims import COLUMNS as CLAIM_COLUMNS
 from .fits import fits_table
+from .frames import markdown_table, number
 from .registry import all_experiments
 from .errors import ReportError
 from .results import ResultsError, load
@@ -119,15 +120,6 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in frame.iterrows():
-        lines.append("| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|")
-                                       for v in r) + " |")
-    return "\n".join(lines)
-
-
 def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.DataFrame,
             claims: list[dict]) -> str:
     out = io.StringIO()
@@ -137,7 +129,7 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
       "`costad report --check`. Units: ops = counted elementary operations (per the cost "
       "model of costad's README), mul = scalar multiplications, s = seconds per call.\n\n")
     w("## Claims\n\n")
-    w(_markdown_table(pd.DataFrame(claims, columns=CLAIM_COLUMNS)) + "\n\n" if claims
+    w(markdown_table(pd.DataFrame(claims, columns=CLAIM_COLUMNS)) + "\n\n" if claims
       else "No claims.\n\n")
     if missing:
         w("## Missing or unreadable results\n\n")
@@ -153,9 +145,13 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         w(experiment.sentence + "\n\n")
         for stem in figures.get(name, []):
             w(f"![{stem}]({FIGURE_DIR}/{stem}.png)\n\n[SVG]({FIGURE_DIR}/{stem}.svg)\n\n")
+        if experiment.summary is not None:
+            w(f"Summary (`costad show {name} --markdown`):\n\n"
+              + markdown_table(experiment.summary(*data[name]), number_format=number)
+              + "\n\n")
         f = fits[fits.experiment == name]
         if len(f):
-            w(_markdown_table(f.drop(columns="experiment")) + "\n\n")
+            w(markdown_table(f.drop(columns="experiment")) + "\n\n")
         meta = data[name][1]
         w(f"Provenance: costad {meta.get('costad_version')}, commit "
           f"`{str(meta.get('git_commit'))[:12]}`{' (dirty)' if meta.get('git_dirty') else ''}, "

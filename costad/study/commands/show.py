@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..errors import UnknownExperimentError
+from ..frames import markdown_table, number
+from ..registry import get
 from ..results import ResultsError, load
 from . import fail, results_name
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "summary"]
+__all__ = ["NAME", "HELP", "add_arguments", "run", "summary", "table", "machine"]
 
 NAME = "show"
 HELP = "a compact table of a results file"
@@ -16,6 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("name", metavar="NAME", type=results_name)
     parser.add_argument("--results", default="results",
                         help="results folder (default: results)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table in Markdown, under a line naming the machine")
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -37,15 +42,47 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def table(name: str, df: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The experiment's own summary (its ``summary(df, meta)``), else the generic
+    `summary` (results that no registered experiment names, a benchmark table say)."""
+    try:
+        experiment = get(name)
+    except UnknownExperimentError:
+        experiment = None
+    if experiment is not None and experiment.summary is not None:
+        return experiment.summary(df, meta)
+    return summary(df)
+
+
+def machine(meta: dict) -> str:
+    """One line naming where and with what results were made (from their provenance)."""
+    threads = meta.get("threads") or {}
+    # The BLAS by name and version: how many threads it ran is the experiment's to say (the
+    # provenance records the pools as they were when the results were written).
+    blas = ", ".join(f"{p.get('internal_api')} {p.get('version')}"
+                     for p in meta.get("thread_pools") or [] if p.get("user_api") == "blas")
+    return (f"{meta.get('cpu')}, {threads.get('cpu_count')} CPUs, {meta.get('os')}; Python "
+            f"{meta.get('python')}, NumPy {meta.get('numpy')}"
+            + (f", BLAS {blas}" if blas else "")
+            + f"; costad {meta.get('costad_version')}, commit "
+            f"{str(meta.get('git_commit'))[:12]}{' (dirty)' if meta.get('git_dirty') else ''}"
+            f", {meta.get('date')}")
+
+
 def run(args) -> int:
     try:
         df, meta = load(args.name, args.results)
+        frame = table(args.name, df, meta)
     except ResultsError as err:
         return fail(str(err))
+    if args.markdown:
+        print(f"Measured on {machine(meta)}; `{' '.join(meta.get('argv') or [])}`.\n")
+        print(markdown_table(frame, number_format=number))
+        return 0
     print(f"{args.name}: {meta.get('description', '')}")
     print(f"costad {meta.get('costad_version')}, commit {str(meta.get('git_commit'))[:12]}"
           f"{' (dirty)' if meta.get('git_dirty') else ''}, {meta.get('date')}, "
           f"{meta.get('cpu')}; units: ops = elementary operations, s = seconds per call")
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(summary(df).to_string(index=False))
+        print(frame.to_string(index=False))
     return 0
