@@ -19,7 +19,8 @@ import operator as _op
 
 import numpy as np
 
-from ..core import Joint, Primitive, ShapeDtype, Tracer, dtype_of, primal_value, shape_of
+from ..core import (Joint, Primitive, ShapeDtype, Tracer, dtype_of, primal_value, shape_of,
+                    size_of)
 from ..errors import UnsupportedOperationError
 from ..numpy_dispatch import implements, method, operator, ufunc, unsupported
 from ._base import (FLOATS, comparison_abstract, elementwise_abstract, free, like_argument,
@@ -50,9 +51,20 @@ def _sub_jvp(tangents, out, a, b):
     return sub(ta, tb)
 
 
+def _sub_vjp_b(ct, out, a, b):
+    # Sum over b's broadcast axes before negating, not after: the negation then runs on b's
+    # elements, not the output's (x - x.max(axis=1, keepdims=True): 1 neg per row, not per
+    # element).
+    shape = tuple(shape_of(b))
+    if tuple(shape_of(ct)) == shape:                        # nothing broadcast (scalar code)
+        return neg(ct)
+    from .reductions import unbroadcast                     # (reductions imports this file)
+    return neg(unbroadcast(ct, shape))
+
+
 sub = register(Primitive(
     "sub", _op.sub, per_output_element("sub"), _sub_jvp,
-    (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(ct)),
+    (lambda ct, out, a, b: ct, _sub_vjp_b),
     abstract=elementwise_abstract, doc="a - b, elementwise with broadcasting"))
 
 
@@ -191,14 +203,42 @@ sqrt = register(Primitive(
     abstract=elementwise_abstract, doc="square root"))
 
 
-def _tanh_derivative(out):
-    return sub(1.0, mul(out, out))                           # 1 - tanh^2, from the output
+def _tanh_grad_impl(t, y):
+    if type(t) in FLOATS and type(y) in FLOATS:
+        return t * (1.0 - y * y)
+    # One temporary instead of three (the same operations, in place on NumPy's side): at
+    # the sizes of array code, each fresh temporary costs as much as the arithmetic.
+    factor = np.multiply(y, y)
+    if not isinstance(factor, np.ndarray):                  # a NumPy scalar
+        return np.multiply(t, 1.0 - factor)
+    np.subtract(1.0, factor, out=factor)
+    in_place = (factor.shape == np.broadcast_shapes(np.shape(t), factor.shape)
+                and factor.dtype == np.result_type(t, factor))
+    return np.multiply(t, factor, out=factor) if in_place else np.multiply(t, factor)
+
+
+def _tanh_grad_cost(out, t, y):
+    return {"mul": size_of(out) + size_of(y), "sub": size_of(y)}
+
+
+tanh_grad = register(Primitive(
+    "tanh_grad", _tanh_grad_impl, _tanh_grad_cost,
+    # d(t (1 - y^2)) = dt (1 - y^2) - 2 t y dy
+    lambda tangents, out, t, y: tangent_sum(
+        None if tangents[0] is None else tanh_grad(tangents[0], y),
+        None if tangents[1] is None else mul(mul(-2.0, mul(t, y)), tangents[1])),
+    (lambda ct, out, t, y: tanh_grad(ct, y),
+     lambda ct, out, t, y: mul(mul(-2.0, mul(ct, t)), y)),
+    abstract=elementwise_abstract,
+    doc="t * (1 - y*y), tanh's derivative applied from its output y (one sub per element of "
+        "y and a mul each for y*y and the product: the count of the composition, in one "
+        "pass over memory instead of three)"))
 
 
 tanh = register(Primitive(
     "tanh", scalar_fast(np.tanh, math.tanh), per_output_element("tanh"),
-    lambda tangents, out, x: mul(tangents[0], _tanh_derivative(out)),
-    (lambda ct, out, x: mul(ct, _tanh_derivative(out)),),
+    lambda tangents, out, x: tanh_grad(tangents[0], out),
+    (lambda ct, out, x: tanh_grad(ct, out),),
     abstract=elementwise_abstract, doc="hyperbolic tangent"))
 
 sin = register(Primitive(

@@ -29,3 +29,4 @@ SAMPLES = {
     "nan_to_num": ([np.array([1.5, np.nan, -0.3, np.inf, -np.inf])],
                    {"nan": 1.0, "posinf": 7.0, "neginf": None}),
 }
+SAMPLES["tanh_grad"] = ([any_(3, 4), any_(4)], {})
