@@ -16,8 +16,8 @@ import numpy as np
 
 from costad import Cost, counting, tree_leaves
 
-__all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "time_rows",
-           "row", "relative_error", "MIN_SAMPLE_SECONDS"]
+__all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "resource_rows",
+           "time_rows", "row", "relative_error", "MIN_SAMPLE_SECONDS"]
 
 # A timing sample lasts at least this long, so that the timer's resolution (well under a
 # microsecond for perf_counter) is negligible against it.
@@ -107,20 +107,38 @@ def row(base: dict, metric: str, value, unit: str, kind: str = "", replicate: in
     return r
 
 
-def count_rows(base: dict, cost: Cost, predicted_total: int | None = None) -> list[dict]:
-    """Rows for a counted cost: the total (with its prediction) and each kind; storage."""
-    rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total)]
-    rows += [row(base, "ops", n, "ops", kind=kind) for kind, n in sorted(cost.by_op.items())]
+def count_rows(base: dict, cost: Cost, predicted_total: int | None = None,
+               note: str = "") -> list[dict]:
+    """Rows for a counted cost: the total (with its prediction) and each kind; storage; and
+    what the time model reads (`resource_rows`)."""
+    rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total,
+                note=note)]
+    rows += [row(base, "ops", n, "ops", kind=kind, note=note)
+             for kind, n in sorted(cost.by_op.items())]
     if cost.stored_nodes:
-        rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes"))
-        rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes"))
+        rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes", note=note))
+        rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes", note=note))
+    return rows + resource_rows(base, cost, note)
+
+
+def resource_rows(base: dict, cost: Cost, note: str = "") -> list[dict]:
+    """The counts a time prediction is computed from, each its own metric: ``calls``
+    (primitive applications, total and per primitive; unit count), ``work`` (operations per
+    primitive; unit ops) and ``bytes`` (read and written by primitives)."""
+    rows = [row(base, "calls", cost.total_calls, "count", kind="total", note=note)]
+    rows += [row(base, "calls", n, "count", kind=name, note=note)
+             for name, n in sorted(cost.calls.items())]
+    rows += [row(base, "work", n, "ops", kind=name, note=note)
+             for name, n in sorted(cost.work.items())]
+    rows.append(row(base, "bytes", cost.bytes, "bytes", kind="total", note=note))
     return rows
 
 
-def time_rows(base: dict, timing: Timing) -> list[dict]:
-    """One row per timing sample (seconds per call)."""
-    return [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-            for i, t in enumerate(timing.samples)]
+def time_rows(base: dict, timing: Timing, predicted: float | None = None) -> list[dict]:
+    """One row per timing sample (seconds per call), each with the predicted time (s) when
+    there is one (`costad.study.model`)."""
+    return [row(base, "time", t, "s", replicate=i, predicted=predicted,
+                note=f"loops={timing.loops}") for i, t in enumerate(timing.samples)]
 
 
 def relative_error(value, reference) -> float:

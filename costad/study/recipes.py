@@ -7,23 +7,46 @@ from costad import count, value_and_grad
 
 from .measure import (count_call, count_rows, peak_bytes, relative_error, row, time_call,
                        time_rows)
+from .model import model_rows, passes, predict
 
-__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "gradient_call", "skipped"]
+__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "gradient_call", "skipped",
+           "timed"]
 
 # Agreement with the reference (reverse-mode) gradient, relative to max(1, |reference|).
 TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
              "fd-central": 1e-7}
 
 
-def measure_eval(base: dict, f: Callable, x, repeats: int, predicted_K: int | None) -> list[dict]:
-    """Count and time one plain evaluation of f: K and its time."""
-    rows = count_rows(dict(base, strategy="eval"), count(f, x), predicted_K)
-    rows += time_rows(dict(base, strategy="eval"), time_call(lambda: f(x), repeats))
+def timed(base: dict, cost, fn: Callable[[], object], repeats: int,
+          calibration=None, n_passes: int | None = None) -> list[dict]:
+    """Timing rows of ``fn()`` (strategy ``base["strategy"]``), whose counted cost is
+    ``cost`` in ``n_passes`` passes of f (default: `costad.study.model.passes` of the
+    strategy at ``base["n"]`` inputs), recorded as the metric ``passes``; with a
+    calibration, each timing row carries the predicted time and the prediction's terms are
+    rows of their own (`costad.study.model`)."""
+    strategy = base["strategy"]
+    if n_passes is None:
+        n_passes = passes(strategy, int(base.get("n") or 1))
+    prediction = None if calibration is None else predict(cost, calibration, strategy,
+                                                          n_passes)
+    rows = [row(base, "passes", n_passes, "count")] + model_rows(base, prediction)
+    rows += time_rows(base, time_call(fn, repeats),
+                      None if prediction is None else prediction.seconds)
     return rows
 
 
+def measure_eval(base: dict, f: Callable, x, repeats: int, predicted_K: int | None,
+                 calibration=None) -> list[dict]:
+    """Count and time one plain evaluation of f: K and its time."""
+    base = dict(base, strategy="eval")
+    cost = count(f, x)
+    return count_rows(base, cost, predicted_K) + timed(base, cost, lambda: f(x), repeats,
+                                                       calibration)
+
+
 def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], reference,
-                     repeats: int, predicted_total: int | None = None) -> list[dict]:
+                     repeats: int, predicted_total: int | None = None,
+                     calibration=None) -> list[dict]:
     """Counts, agreement with the reference gradient, times and peak memory of ``fn()``,
     which returns ``(value, gradient)``."""
     base = dict(base, strategy=strategy)
@@ -33,7 +56,7 @@ def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], referen
     rows.append(row(base, "rel_error", error, "1"))
     rows.append(row(base, "agrees", int(error <= TOLERANCE[strategy]), "bool",
                     note=f"tolerance {TOLERANCE[strategy]:g}"))
-    rows += time_rows(base, time_call(fn, repeats))
+    rows += timed(base, cost, fn, repeats, calibration)
     rows.append(row(base, "peak_bytes", peak_bytes(fn), "bytes"))
     return rows
 

@@ -14,7 +14,12 @@ and optionally:
   results DataFrame ``df`` (stems name the files in ``reports/figures/``);
 - ``FITS``: a `costad.study.fits.Sweep`, the curves whose log-log slopes enter ``fits.csv``;
 - ``claims(df, fits) -> [row]``: its rows of the claims table (`costad.study.claims.claim`),
-  from its results and its own rows of the fits table.
+  from its results and its own rows of the fits table;
+- ``tables(df) -> [(title, DataFrame)]``: tables printed in its section of the report.
+
+Every experiment whose results carry predicted times (`costad.study.model`) also gets, from
+the report itself, a figure of predicted against measured time and its rows of the time
+model's accuracy.
 
 Modules of `costad.study.experiments` are found by `pkgutil` (names starting with ``_`` are
 skipped), so adding an experiment is adding a module there (plus its thin script in
@@ -55,6 +60,10 @@ def _no_claims(df, fits) -> list:
     return []
 
 
+def _no_tables(df) -> list:
+    return []
+
+
 @dataclass(frozen=True)
 class Experiment:
     """What the runner, the report and the command line need of one experiment module."""
@@ -69,6 +78,7 @@ class Experiment:
     figures: Callable = _no_figures
     fits: object = None
     claims: Callable = _no_claims
+    tables: Callable = _no_tables
     module: ModuleType | None = None
 
     @classmethod
@@ -87,7 +97,8 @@ class Experiment:
                    title=module.TITLE, sentence=module.SENTENCE, grid=module.grid,
                    tasks=module.tasks, figures=getattr(module, "figures", _no_figures),
                    fits=getattr(module, "FITS", None),
-                   claims=getattr(module, "claims", _no_claims), module=module)
+                   claims=getattr(module, "claims", _no_claims),
+                   tables=getattr(module, "tables", _no_tables), module=module)
 
 
 _lock = threading.Lock()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from costad import __version__
 
-from . import content
+from . import content, modelreport
 from .claims import COLUMNS as CLAIM_COLUMNS
 from .fits import fits_table
 from .registry import all_experiments
@@ -116,7 +116,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
         if experiment.name in data:
             own = fits[fits.experiment == experiment.name]
             rows += experiment.claims(data[experiment.name][0], own)
-    return rows
+    return rows + modelreport.claims(data, fits)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -144,6 +144,7 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         for name, reason in missing.items():
             w(f"- `{name}`: {reason}\n")
         w("\n")
+    w(modelreport.section(data, _markdown_table, FIGURE_DIR))
     for experiment in all_experiments():
         name = experiment.name
         w(f"## {experiment.title}\n\n")
@@ -153,6 +154,8 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         w(experiment.sentence + "\n\n")
         for stem in figures.get(name, []):
             w(f"![{stem}]({FIGURE_DIR}/{stem}.png)\n\n[SVG]({FIGURE_DIR}/{stem}.svg)\n\n")
+        for title, table in experiment.tables(data[name][0]):
+            w(f"{title}\n\n{_markdown_table(table)}\n\n")
         f = fits[fits.experiment == name]
         if len(f):
             w(_markdown_table(f.drop(columns="experiment")) + "\n\n")
@@ -197,7 +200,8 @@ def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
                 continue
             df, meta = data[experiment.name]
             stems = figures[experiment.name] = []
-            for stem, builder in experiment.figures(df).items():
+            builders = {**experiment.figures(df), **modelreport.figures(experiment.name, df)}
+            for stem, builder in builders.items():
                 outcome.files += _save(builder(), out_dir / FIGURE_DIR / stem, meta)
                 stems.append(stem)
     fits = fits_table(all_experiments(), data)
