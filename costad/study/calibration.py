@@ -162,8 +162,8 @@ def _parameter(metric: str, kind: str, value: float, note: str) -> dict:
     if metric in _POSITIVE and not value > 0:
         note += f"; the fit gave {value:.3g} (timing noise), recorded as {_FLOOR:g}"
         value = _FLOOR
-    return row(_base("parameter", ""), metric, value, "s" if metric.endswith("_s")
-               else "B/s", kind=kind, note=note)
+    return row(_base("parameter", ""), metric, value,
+               "B/s" if metric.startswith("bandwidth") else "s", kind=kind, note=note)
 
 
 # ------------------------------------------------------------------------------ overheads

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..calibration import NAME as CALIBRATION
 from ..results import ResultsError, load
 from . import fail, results_name
 
@@ -47,5 +48,10 @@ def run(args) -> int:
           f"{' (dirty)' if meta.get('git_dirty') else ''}, {meta.get('date')}, "
           f"{meta.get('cpu')}; units: ops = elementary operations, s = seconds per call")
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(summary(df).to_string(index=False))
+        if args.name == CALIBRATION:
+            # The calibration's measurements are many; what a reader wants is its parameters.
+            params = df[df.function == "parameter"]
+            print(params[["metric", "kind", "n", "value", "unit"]].to_string(index=False))
+        else:
+            print(summary(df).to_string(index=False))
     return 0

@@ -37,7 +37,7 @@ FITS = Sweep(kind="total", axis="n")
 STRATEGIES = ("fd", "fd-central", "forward", "reverse")
 # Strategies whose counted cost (n+1)K would exceed this many operations are skipped (reverse
 # mode and the evaluation itself run at every n).
-BUDGET_OPS = {False: 200_000_000, True: 2_000_000}
+BUDGET_OPS = {False: 50_000_000, True: 2_000_000}
 # Counted without running, on abstract inputs (costad.ShapeDtype), every strategy at every n.
 ABSTRACT_N = {False: [10 ** k for k in range(1, 10)], True: [10, 100, 10 ** 6, 10 ** 9]}
 ABSTRACT = "abstract"             # the note marking rows counted on abstract inputs
