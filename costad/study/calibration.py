@@ -29,9 +29,14 @@ the study's own timings:
   three (``bandwidth_bytes_per_s``); and the bandwidth against the working set, showing
   the caches (reported).
 
+Every fit uses the fastest of each measurement's samples: other work on the machine only
+ever slows a run down, so the fastest sample is the best estimate of the work itself (the
+rule of `timeit`); at least `MIN_REPEATS` samples are taken. The study's measured times are
+the medians of their samples (what its figures show).
+
 Measuring returns rows of the results schema (`costad.study.measure.row`); the parameters
 are rows of their own (function ``parameter``), from which `from_frame` builds the
-`costad.Calibration` and `load` reads it back from ``results/calibration.csv``.
+`costad.Calibration` and `load` reads it back from ``results/calibrate.csv``.
 """
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ import costad
 from costad import Calibration
 
 from .errors import StudyError
-from .measure import count_call, row, time_call
+from .measure import count_call, row, time_calls
 from .results import ResultsError
 
 __all__ = ["NAME", "PARAMETERS", "OVERHEADS", "ELEMENTWISE", "CalibrationError", "sizes",
@@ -54,6 +59,7 @@ __all__ = ["NAME", "PARAMETERS", "OVERHEADS", "ELEMENTWISE", "CalibrationError",
            "describe", "chain_program", "fit_line"]
 
 NAME = "calibrate"            # results/calibrate.csv and .json
+MIN_REPEATS = 7               # samples per measurement, at least
 
 # The parameter rows (function "parameter"): metric -> what its kinds are.
 PARAMETERS = {
@@ -128,11 +134,11 @@ def sizes(quick: bool) -> dict:
     """The microbenchmarks' sizes (recorded in the provenance as the grid)."""
     if quick:
         return {"chain_lengths": [4, 32], "chain_inputs": [2, 8],
-                "in_cache": [1024, 4096, 16384], "out_of_cache": 1 << 22,
+                "in_cache": [4096, 32768], "out_of_cache": 1 << 22,
                 "matmul": [64, 128, 256], "bandwidth": [1 << e for e in range(10, 23, 3)]}
     return {"chain_lengths": [4, 16, 64], "chain_inputs": [2, 8, 32],
-            "in_cache": [1024, 2048, 4096, 8192, 16384], "out_of_cache": 1 << 23,
-            "matmul": [64, 128, 256, 512], "bandwidth": [1 << e for e in range(10, 25, 2)]}
+            "in_cache": [4096, 8192, 16384, 32768], "out_of_cache": 1 << 23,
+            "matmul": [64, 128, 256, 512], "bandwidth": [1 << e for e in range(10, 23, 2)]}
 
 
 def fit_line(x, y) -> tuple[float, float]:
@@ -224,20 +230,24 @@ def fit_overhead(calls, passes, times) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
+def _time_rows(base: dict, timing) -> list[dict]:
+    return [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
+            for i, t in enumerate(timing.samples)]
+
+
 def measure_calls(repeats: int) -> tuple[list[dict], dict[str, float]]:
-    """The median time of one NumPy call of each primitive of `CALLS` on 4-element
-    operands: parameter rows ``call_s``, and the table itself."""
+    """The fastest time of one NumPy call of each primitive of `CALLS` on 4-element
+    operands (timed in interleaved rounds): parameter rows ``call_s``, and the table."""
+    # Fresh operands for each: accumulate adds into its first one in place.
+    operands = {name: (np.linspace(0.5, 1.5, 4), np.full(4, 1e-9)) for name in CALLS}
+    timings = time_calls([lambda fn=fn, xy=operands[name]: fn(*xy)
+                          for name, fn in CALLS.items()], repeats)
     rows, table = [], {}
-    for name, fn in CALLS.items():
-        # Fresh operands for each: accumulate adds into its first one in place.
-        x, y = np.linspace(0.5, 1.5, 4), np.full(4, 1e-9)
-        timing = time_call(lambda: fn(x, y), repeats)
-        table[name] = timing.median
-        base = _base(name, "call", n=4)
-        rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                 for i, t in enumerate(timing.samples)]
-        rows.append(_parameter("call_s", name, timing.median,
-                               "median time of one NumPy call on 4-element operands"))
+    for name, timing in zip(CALLS, timings):
+        table[name] = timing.best
+        rows += _time_rows(_base(name, "call", n=4), timing)
+        rows.append(_parameter("call_s", name, timing.best,
+                               "fastest time of one NumPy call on 4-element operands"))
     return rows, table
 
 
@@ -263,9 +273,10 @@ def measure_overheads(keys, lengths, inputs, repeats: int) -> list[dict]:
     default = float(np.median(list(call_s.values())))
     rows.append(_parameter("default_call_s", "", default,
                            f"median call_s of {len(call_s)} primitives"))
+    # Every interpretation's chains are timed together, in interleaved rounds.
+    runs = []
     for key in keys:
         strategy = {"fd": "fd", "forward": "forward"}.get(key, "eval")
-        calls, numpy_time, passes, medians = [], [], [], []
         for n in inputs:
             x = np.linspace(0.5, 1.5, n)
             for length in lengths:
@@ -274,24 +285,29 @@ def measure_overheads(keys, lengths, inputs, repeats: int) -> list[dict]:
                 # The work counted is the work timed. Plain NumPy is counted by boxing it
                 # (costad.count); counting's own calls are those of the evaluation it boxes.
                 cost = costad.count(f, x) if key in ("eval", "count") else count_call(run)[0]
-                timing = time_call(run, repeats)
-                base = _base("chain", key, n=n, R=length)
-                rows.append(row(base, "calls", cost.total_calls, "count", kind="total"))
-                rows += [row(base, "calls", c, "count", kind=name)
-                         for name, c in sorted(cost.calls.items())]
-                rows.append(row(base, "passes", passes_of(strategy, n), "count"))
-                rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                         for i, t in enumerate(timing.samples)]
-                calls.append(cost.total_calls)
-                numpy_time.append(numpy_call_time(cost, call_s, default))
-                passes.append(passes_of(strategy, n))
-                medians.append(timing.median)
-        span = (f"over chains of {min(lengths)}..{max(lengths)} primitives on "
-                f"{min(inputs)}..{max(inputs)} elements")
-        a, b, c = fit_overhead(calls, passes, medians)
+                runs.append((key, n, length, passes_of(strategy, n), cost, run))
+    timings = time_calls([run[-1] for run in runs], repeats)
+    span = (f"over chains of {min(lengths)}..{max(lengths)} primitives on "
+            f"{min(inputs)}..{max(inputs)} elements")
+    for key in keys:
+        calls, numpy_time, passes, best = [], [], [], []
+        for (k, n, length, n_passes, cost, _), timing in zip(runs, timings):
+            if k != key:
+                continue
+            base = _base("chain", key, n=n, R=length)
+            rows.append(row(base, "calls", cost.total_calls, "count", kind="total"))
+            rows += [row(base, "calls", c, "count", kind=name)
+                     for name, c in sorted(cost.calls.items())]
+            rows.append(row(base, "passes", n_passes, "count"))
+            rows += _time_rows(base, timing)
+            calls.append(cost.total_calls)
+            numpy_time.append(numpy_call_time(cost, call_s, default))
+            passes.append(n_passes)
+            best.append(timing.best)
+        a, b, c = fit_overhead(calls, passes, best)
         rows.append(_parameter("overhead_s", key, b,
                                f"b of time = a + b calls + c (passes - 1) {span}"))
-        a, b, c = fit_overhead(calls, passes, np.subtract(medians, numpy_time))
+        a, b, c = fit_overhead(calls, passes, np.subtract(best, numpy_time))
         fit = "time - sum(calls x call_s) = a + b calls + c (passes - 1)"
         rows.append(_parameter("interp_s", key, b, f"b of {fit} {span}"))
         rows.append(_parameter("fixed_s", key, a, f"a of {fit} {span}"))
@@ -322,26 +338,27 @@ def _bytes(name: str, n: int) -> int:
 
 
 def measure_elements(names, ns, repeats: int, seed: int = 0) -> list[dict]:
-    """Time each primitive of ``names`` at the in-cache sizes ``ns`` and fit
-    ``time = a + b * ops``: rows of samples and work, and the parameters ``element_s`` (b)
-    per primitive and ``default_element_s`` (their median)."""
+    """Time each primitive of ``names`` at the in-cache sizes ``ns`` (all in interleaved
+    rounds) and fit ``time = a + b * ops``: rows of samples and work, and the parameters
+    ``element_s`` (b) per primitive and ``default_element_s`` (their median)."""
     rng = np.random.default_rng(seed)
+    cases = [(name, n, _operands(name, n, rng)) for name in names for n in ns]
+    timings = time_calls([lambda fn=ELEMENTWISE[name][0], args=args: fn(*args)
+                          for name, n, args in cases], repeats)
     rows, slopes = [], []
     span = f"n = {min(ns)}..{max(ns)} elements (in cache)"
     for name in names:
-        fn = ELEMENTWISE[name][0]
-        ops, medians = [], []
-        for n in ns:
-            args = _operands(name, n, rng)
-            timing = time_call(lambda: fn(*args), repeats)
+        ops, best = [], []
+        for (case, n, _), timing in zip(cases, timings):
+            if case != name:
+                continue
             base = _base(name, "in-cache", n=n)
             rows.append(row(base, "work", _ops(name, n), "ops", kind=name))
             rows.append(row(base, "bytes", _bytes(name, n), "bytes", kind="total"))
-            rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                     for i, t in enumerate(timing.samples)]
+            rows += _time_rows(base, timing)
             ops.append(_ops(name, n))
-            medians.append(timing.median)
-        a, b = fit_line(ops, medians)
+            best.append(timing.best)
+        a, b = fit_line(ops, best)
         rows.append(_parameter("element_s", name, b, f"slope of time = a + b ops over {span}"))
         slopes.append(rows[-1]["value"])
     rows.append(_parameter("default_element_s", "", float(np.median(slopes)),
@@ -350,26 +367,32 @@ def measure_elements(names, ns, repeats: int, seed: int = 0) -> list[dict]:
 
 
 def measure_out_of_cache(names, n: int, repeats: int, seed: int = 0) -> list[dict]:
-    """Time each primitive of ``names`` at a size ``n`` far beyond the caches: rows of
-    samples, work and bytes; the parameters ``element_out_s`` (median time / ops) and
-    ``bandwidth_bytes_per_s`` (the median bytes / time of `BANDWIDTH_OPS`)."""
+    """Time each primitive of ``names`` at a size ``n`` far beyond the caches (in
+    interleaved rounds, on two shared operands): rows of samples, work and bytes; the
+    parameters ``element_out_s`` (fastest time / ops) and ``bandwidth_bytes_per_s`` (the
+    median bytes / time of `BANDWIDTH_OPS`)."""
     rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n)
+    buffer = x.copy()                           # accumulate adds into it, in place
+
+    def call(name):
+        fn, arity = ELEMENTWISE[name]
+        if name == "accumulate":
+            return lambda: fn(buffer, y)
+        return (lambda: fn(x, y)) if arity == 2 else (lambda: fn(x))
+    timings = time_calls([call(name) for name in names], repeats)
     rows, bandwidths = [], []
-    for name in names:
-        fn = ELEMENTWISE[name][0]
-        args = _operands(name, n, rng)
-        timing = time_call(lambda: fn(*args), repeats)
+    for name, timing in zip(names, timings):
         base = _base(name, "out-of-cache", n=n)
         rows += [row(base, "work", _ops(name, n), "ops", kind=name),
                  row(base, "bytes", _bytes(name, n), "bytes", kind="total")]
-        rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                 for i, t in enumerate(timing.samples)]
-        rows.append(_parameter("element_out_s", name, timing.median / _ops(name, n),
-                               f"median time / ops at n = {n} (out of cache)"))
+        rows += _time_rows(base, timing)
+        rows.append(_parameter("element_out_s", name, timing.best / _ops(name, n),
+                               f"fastest time / ops at n = {n} (out of cache)"))
         if name in BANDWIDTH_OPS:
-            bandwidths.append(_bytes(name, n) / timing.median)
+            bandwidths.append(_bytes(name, n) / timing.best)
             rows.append(row(base, "bandwidth", bandwidths[-1], "B/s",
-                            note="bytes read and written / median time"))
+                            note="bytes read and written / fastest time"))
     if bandwidths:
         rows.append(_parameter("bandwidth_bytes_per_s", "", float(np.median(bandwidths)),
                                f"median bytes / time of {', '.join(BANDWIDTH_OPS)} at n = {n}, "
@@ -379,47 +402,48 @@ def measure_out_of_cache(names, n: int, repeats: int, seed: int = 0) -> list[dic
 
 def measure_bandwidth(ns, repeats: int, seed: int = 0) -> list[dict]:
     """Bandwidth of add (two operands read, a fresh result written) against the bytes one
-    call moves: the caches' curve. The time of a one-element add (the call alone) is taken
-    off each time first, so that small sizes measure their data's speed, not the call's.
-    Parameter rows ``bandwidth_curve`` (column n: bytes per call)."""
+    call moves: the caches' curve (every size in interleaved rounds). The fastest
+    one-element add (the call alone) is taken off each time first, so that small sizes
+    measure their data's speed, not the call's. Parameter rows ``bandwidth_curve``
+    (column n: bytes per call)."""
     rng = np.random.default_rng(seed)
-    one = np.ones(1)
-    call = time_call(lambda: np.add(one, one), repeats).median
+    operands = [(rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n)) for n in [1] + list(ns)]
+    timings = time_calls([lambda a=a, b=b: np.add(a, b) for a, b in operands], repeats)
+    call = timings[0].best
     rows = []
-    for n in ns:
-        a, b = rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n)
-        timing = time_call(lambda: np.add(a, b), repeats)
+    for n, timing in zip(ns, timings[1:]):
         base = _base("add", "bandwidth", n=n)
         rows.append(row(base, "bytes", 24 * n, "bytes", kind="total"))
-        rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                 for i, t in enumerate(timing.samples)]
-        data_time = timing.median - call
+        rows += _time_rows(base, timing)
+        data_time = timing.best - call
         if data_time <= 0:
             continue                     # the call's own noise exceeds the data's time
         rows.append(row(_base("parameter", "", n=24 * n), "bandwidth_curve", 24 * n / data_time,
-                        "B/s", note=f"add of {n} elements: bytes / (median time - "
+                        "B/s", note=f"add of {n} elements: bytes / (fastest time - "
                                     f"{call:.3g} s for a one-element add)"))
     return rows
 
 
 def measure_matmul(ns, repeats: int, seed: int = 0) -> list[dict]:
-    """Square products n x n @ n x n (and matrix-vector products, reported): the parameter
-    ``element_s["matmul"]`` is the largest product's median time per counted operation."""
+    """Square products n x n @ n x n (and matrix-vector products, reported), every size in
+    interleaved rounds: the parameter ``element_s["matmul"]`` is the largest product's
+    fastest time per counted operation."""
     rng = np.random.default_rng(seed)
-    rows, per_op = [], None
+    cases = []
     for n in ns:
         A, B, v = rng.standard_normal((n, n)), rng.standard_normal((n, n)), rng.standard_normal(n)
-        for strategy, fn, ops in (("gemm", lambda: A @ B, n * n * n + n * (n - 1) * n),
-                                  ("gemv", lambda: A @ v, n * n + n * (n - 1))):
-            timing = time_call(fn, repeats)
-            base = _base("matmul", strategy, n=n)
-            rows.append(row(base, "work", ops, "ops", kind="matmul"))
-            rows += [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-                     for i, t in enumerate(timing.samples)]
-            if strategy == "gemm":
-                per_op = timing.median / ops
+        cases.append((n, "gemm", lambda A=A, B=B: A @ B, n * n * n + n * (n - 1) * n))
+        cases.append((n, "gemv", lambda A=A, v=v: A @ v, n * n + n * (n - 1)))
+    timings = time_calls([case[2] for case in cases], repeats)
+    rows, per_op = [], None
+    for (n, strategy, _, ops), timing in zip(cases, timings):
+        base = _base("matmul", strategy, n=n)
+        rows.append(row(base, "work", ops, "ops", kind="matmul"))
+        rows += _time_rows(base, timing)
+        if strategy == "gemm" and n == max(ns):
+            per_op = timing.best / ops
     rows.append(_parameter("element_s", "matmul", per_op,
-                           f"median time / ops of a square product at n = {max(ns)}"))
+                           f"fastest time / ops of a square product at n = {max(ns)}"))
     return rows
 
 

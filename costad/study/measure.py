@@ -16,7 +16,7 @@ import numpy as np
 
 from costad import Cost, counting, tree_leaves
 
-__all__ = ["Timing", "time_call", "count_call", "peak_bytes", "count_rows", "resource_rows",
+__all__ = ["Timing", "time_call", "time_calls", "count_call", "peak_bytes", "count_rows", "resource_rows",
            "time_rows", "row", "relative_error", "MIN_SAMPLE_SECONDS"]
 
 # A timing sample lasts at least this long, so that the timer's resolution (well under a
@@ -67,6 +67,31 @@ def time_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
             fn()
         samples.append((time.perf_counter() - start) / loops)
     return Timing(samples, loops)
+
+
+def time_calls(fns, repeats: int = 5, warmup: int = 1,
+               min_seconds: float = MIN_SAMPLE_SECONDS) -> list[Timing]:
+    """Time several calls in rounds: each call's loops are found as in `time_call`, then
+    every round takes one sample of each call in turn, ``repeats`` samples in all.
+
+    Interleaving spreads each call's samples over the whole measurement, so that a burst of
+    other work on the machine slows one sample of each call rather than every sample of
+    one: the fastest of a call's samples (`Timing.best`) is then a fair estimate for all.
+    """
+    if repeats < 1:
+        raise ValueError("costad: repeats must be at least 1")
+    fns = list(fns)
+    timings = []
+    for fn in fns:
+        one = time_call(fn, 1, warmup, min_seconds)
+        timings.append(Timing(list(one.samples), one.loops))
+    for _ in range(repeats - 1):
+        for fn, timing in zip(fns, timings):
+            start = time.perf_counter()
+            for _ in range(timing.loops):
+                fn()
+            timing.samples.append((time.perf_counter() - start) / timing.loops)
+    return timings
 
 
 def _loop_counts():

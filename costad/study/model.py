@@ -22,8 +22,9 @@ calibration and used only when it has it (a calibration without them predicts ex
   the per-call overheads of a small function) and of each further pass of f (``pass_s``:
   finite differences make n + 1, forward mode n), both added to the overhead term;
 - the bandwidth of the working set (``bandwidth_curve``: add's bandwidth against the bytes
-  one call moves): bytes per computing call pick the point of the curve, so data that fits
-  in a cache is not charged at the speed of main memory.
+  one call moves): the bytes per computing call, or a reverse sweep's peak when larger
+  (`working_set`), pick the point of the curve, so data that fits in a cache is not
+  charged at the speed of main memory.
 
 Which per-call overhead applies is the study's decision (`OVERHEAD_OF`): plain evaluation
 and hand-written backprop call NumPy directly (``eval``); finite differences call NumPy for
@@ -50,7 +51,7 @@ from .frames import is_abstract
 from .measure import row
 
 __all__ = ["OVERHEAD_OF", "MODEL_METRIC", "overhead_key", "predict", "passes", "call_overhead",
-           "bandwidth_for", "model_rows",
+           "bandwidth_for", "working_set", "model_rows",
            "configuration_keys", "configurations", "accuracy", "overhead_exit",
            "REGIME_COLORS", "human_seconds"]
 
@@ -90,17 +91,24 @@ def passes(strategy: str, n: int) -> int:
     return 1
 
 
-def bandwidth_for(cost: Cost, calibration: Calibration) -> float:
-    """The bandwidth (B/s) the memory term divides by: the calibration's curve at the bytes
-    moved per computing call (log-log interpolation, held constant beyond its ends), or its
-    one out-of-cache bandwidth when it has no curve."""
-    curve = calibration.source.get("bandwidth_curve") if calibration.source else None
+def working_set(cost: Cost) -> float:
+    """The bytes the work keeps in play, as the counts tell it: the bytes one computing call
+    moves on average, or the reverse sweep's peak (tape and adjoints) when larger."""
     computing = sum(cost.calls.get(name, 0) for name in cost.work)
-    if not curve or not computing or not cost.bytes:
+    per_call = cost.bytes / computing if computing else 0.0
+    return float(max(per_call, cost.peak_bytes))
+
+
+def bandwidth_for(cost: Cost, calibration: Calibration) -> float:
+    """The bandwidth (B/s) the memory term divides by: the calibration's curve at the
+    `working_set` (log-log interpolation, held constant beyond its ends), or its one
+    out-of-cache bandwidth when it has no curve."""
+    curve = calibration.source.get("bandwidth_curve") if calibration.source else None
+    size = working_set(cost)
+    if not curve or not size:
         return calibration.bandwidth_bytes_per_s
     sizes, speeds = zip(*sorted((float(b), float(v)) for b, v in curve))
-    at = np.interp(np.log(cost.bytes / computing), np.log(sizes), np.log(speeds))
-    return float(np.exp(at))
+    return float(np.exp(np.interp(np.log(size), np.log(sizes), np.log(speeds))))
 
 
 def call_overhead(cost: Cost, calibration: Calibration, key: str) -> float:
@@ -161,19 +169,24 @@ def configuration_keys(df: pd.DataFrame) -> list[str]:
 
 def configurations(df: pd.DataFrame) -> pd.DataFrame:
     """One line per timed configuration that has a prediction: the keys, ``measured`` (the
-    median of its timing samples, s), ``predicted`` (s), the terms ``overhead``,
-    ``compute``, ``memory`` (s), ``regime`` (the largest term) and ``ratio``
-    (predicted / measured). Empty when nothing was predicted."""
+    fastest of its timing samples, s), ``median`` (of the samples, s), ``predicted`` (s),
+    the terms ``overhead``, ``compute``, ``memory`` (s), ``regime`` (the largest term) and
+    ``ratio`` (predicted / measured). Empty when nothing was predicted.
+
+    The prediction is compared with the fastest sample, as the calibration's fits are: on a
+    machine that runs other work too, that work only ever slows a sample down, so the
+    fastest is the best estimate of the time of the counted work itself (`timeit`'s rule).
+    """
     keys = configuration_keys(df)
-    columns = keys + ["measured", "samples", "predicted", "overhead", "compute", "memory",
-                      "regime", "ratio"]
+    columns = keys + ["measured", "median", "samples", "predicted", "overhead", "compute",
+                      "memory", "regime", "ratio"]
     times = df[(df.metric == "time") & df.predicted.notna()]
     if times.empty:
         return pd.DataFrame(columns=columns)
     times = times.assign(value=times.value.astype(float),
                          predicted=times.predicted.astype(float))
     measured = times.groupby(keys, dropna=False, sort=False).agg(
-        measured=("value", "median"), samples=("value", "size"),
+        measured=("value", "min"), median=("value", "median"), samples=("value", "size"),
         predicted=("predicted", "first"))
     terms = df[(df.metric == MODEL_METRIC) & df.kind.isin(REGIMES) & ~is_abstract(df)]
     terms = terms.assign(value=terms.value.astype(float)).pivot_table(

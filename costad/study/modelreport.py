@@ -127,7 +127,9 @@ def section(data: dict, markdown_table, figure_dir: str) -> str:
         "overhead x calls + max(sum of operations x seconds per operation, bytes / "
         "bandwidth). The largest term names the regime (overhead, compute, memory); time "
         "panels carry a strip per strategy coloured by it, and their legends give the time "
-        "slope fitted where the model predicts compute- or memory-bound work.\n")
+        "slope fitted where the model predicts compute- or memory-bound work. Measured "
+        "means the fastest of a configuration's samples, as in the calibration: other work "
+        "on the machine only ever slows a sample down.\n")
     out.append(markdown_table(accuracy_table(data)) + "\n")
     worst = misses(data)
     if len(worst):

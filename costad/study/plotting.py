@@ -172,9 +172,9 @@ def cost_and_time(df: pd.DataFrame, x: str, xlabel: str, strategies, title: str)
 
 
 def model_figure(configs: pd.DataFrame, title: str, group: str = "strategy"):
-    """Predicted against measured time, one point per timed configuration (the median of
-    its samples), log-log, with the line y = x and a band of +-25%; coloured by
-    ``group``, markers by predicted regime."""
+    """Predicted against measured time, one point per timed configuration (the fastest of
+    its samples, as the calibration measures), log-log, with the line y = x and a band of
+    +-25%; coloured by ``group``, markers by predicted regime."""
     from .model import accuracy
     fig = figure((6, 5.4))
     ax = fig.subplots()
@@ -195,6 +195,6 @@ def model_figure(configs: pd.DataFrame, title: str, group: str = "strategy"):
         stats = accuracy(configs)
         title += (f"\nmedian |predicted/measured - 1| = {stats['median']:.0%}, "
                   f"90th percentile {stats['p90']:.0%} ({stats['count']} points)")
-    finish(ax, "measured time, median (s)", "predicted time (s)", title)
+    finish(ax, "measured time, fastest sample (s)", "predicted time (s)", title)
     ax.legend(fontsize=6, loc="upper left", ncol=1)
     return fig

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import Settings, Task
-from ..calibration import (ELEMENTWISE, OVERHEADS, measure_bandwidth,
+from ..calibration import (ELEMENTWISE, MIN_REPEATS, OVERHEADS, measure_bandwidth,
                            measure_elements, measure_matmul, measure_out_of_cache,
                            measure_overheads, sizes)
 from ..plotting import figure, finish
@@ -42,7 +42,8 @@ def grid(settings: Settings) -> dict:
 
 
 def tasks(settings: Settings) -> list[Task]:
-    g, repeats = sizes(settings.quick), settings.repeats
+    g = sizes(settings.quick)
+    repeats = settings.repeats if settings.quick else max(settings.repeats, MIN_REPEATS)
     out = [Task("per-call costs", partial(measure_overheads, OVERHEADS, g["chain_lengths"],
                                           g["chain_inputs"], repeats))]
     out.append(Task("elements in cache", partial(measure_elements, list(ELEMENTWISE),

@@ -37,6 +37,9 @@ BUDGET_N = {False: 2500, True: 600}        # fd and forward only up to this many
 # inputs up to about 10^9 parameters (R = 4096).
 WIDE, WIDE_WIDTH, WIDE_BATCH = "mlp-wide", 512, 128
 WIDTHS = {"mlp": (WIDTH, BATCH), WIDE: (WIDE_WIDTH, WIDE_BATCH)}
+# Finite differences and forward mode count one pass per input array on abstract inputs
+# (2R + 2 of them, each pass through all R layers): O(R^2) evaluations, so only this far.
+ABSTRACT_PASSES_R = 64
 
 
 def grid(settings: Settings) -> dict:
@@ -93,6 +96,8 @@ def _abstract(settings: Settings) -> list[dict]:
                 for s in (ShapeDtype((a, b)), ShapeDtype((b,)))]
         base = dict(experiment=NAME, function=WIDE, n=sum(s.size for s in spec), R=R)
         for strategy in ("eval",) + STRATEGIES:
+            if strategy in ("fd", "forward") and R > ABSTRACT_PASSES_R:
+                continue
             cost = (strategy_cost(lambda p: mlp_backprop(p, X, Y), spec, "eval")
                     if strategy == "hand" else
                     strategy_cost(lambda p: mlp_loss(p, X, Y), spec, strategy))
