@@ -24,7 +24,7 @@ from costad.study.registry import get
 
 # A synthetic calibration: round numbers, so that predictions can be computed by hand.
 ENGINE = Calibration(overhead_s={"eval": 1e-6, "fd": 2e-6, "forward": 4e-6, "reverse": 5e-6,
-                                 "primitive": 3e-6},
+                                 "chain": 3e-6},
                      element_s={"exp": 4e-9, "matmul": 1e-10},
                      default_element_s=1e-9, bandwidth_bytes_per_s=1e10)
 STUDY = Calibration(ENGINE.overhead_s, ENGINE.element_s, 1e-9, 1e10, {

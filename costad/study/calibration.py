@@ -10,8 +10,9 @@ the study's own timings:
   primitive applications counted, and ``time = a + b * calls`` fitted; ``b`` is the
   overhead per call and ``a`` the fixed cost of one invocation (recorded as ``fixed_s``;
   the engine's model has no such term, see `PARAMETERS`). The interpretations: ``eval``
-  (plain NumPy, what f and hand-written backprop pay), ``primitive`` (costad's primitives
-  called outside any trace, as matrix chains are), ``count`` (boxed counting),
+  (plain NumPy, what f and hand-written backprop pay), ``chain`` (`costad.chain.multiply`
+  on 2 x 2 matrices: costad's matmul called outside any trace, and the ordering),
+  ``count`` (boxed counting),
   ``forward`` (one JVP pass), ``reverse_record`` (recording the tape),
   ``reverse_sweep`` (the backward sweep of a recorded tape), ``reverse`` (a whole
   `value_and_grad`, recording and sweep: the per-call overhead reverse-mode rows use,
@@ -56,7 +57,7 @@ from .results import ResultsError
 __all__ = ["NAME", "PARAMETERS", "OVERHEADS", "ELEMENTWISE", "CalibrationError", "sizes",
            "measure_overheads", "measure_calls", "numpy_call_time", "measure_elements", "measure_out_of_cache", "measure_matmul",
            "measure_bandwidth", "from_frame", "load", "load_for_run", "machine_mismatch",
-           "describe", "chain_program", "fit_line"]
+           "describe", "chain_program", "matrix_chain", "fit_line"]
 
 NAME = "calibrate"            # results/calibrate.csv and .json
 MIN_REPEATS = 7               # samples per measurement, at least
@@ -77,7 +78,7 @@ PARAMETERS = {
     "bandwidth_bytes_per_s": "memory bandwidth out of cache",
 }
 
-OVERHEADS = ("eval", "primitive", "count", "forward", "reverse_record", "reverse_sweep",
+OVERHEADS = ("eval", "chain", "count", "forward", "reverse_record", "reverse_sweep",
              "reverse", "fd")
 
 _P = costad.PRIMITIVES
@@ -116,8 +117,17 @@ def _call_of(fn: Callable, arity: int) -> Callable:
     return (lambda x, y: fn(x, y)) if arity == 2 else (lambda x, y: fn(x))
 
 
+def _reduction_call(fn: Callable) -> Callable:
+    """A reduction called as code calls it: over everything, then along the last axis of a
+    2 x 2 view keeping the dimension (as in a softmax); one call of each, so its time is
+    two calls' (halved where it is used)."""
+    return lambda x, y: (fn(x), fn(x.reshape(2, 2), axis=-1, keepdims=True))
+
+
 CALLS: dict[str, Callable] = {
-    **{name: _call_of(fn, arity) for name, (fn, arity) in ELEMENTWISE.items()},
+    **{name: _call_of(fn, arity) for name, (fn, arity) in ELEMENTWISE.items()
+       if arity != -1},
+    **{name: _reduction_call(fn) for name, (fn, arity) in ELEMENTWISE.items() if arity == -1},
     "getitem": lambda x, y: x[1:], "reshape": lambda x, y: x.reshape(2, 2),
     "broadcast_to": lambda x, y: np.broadcast_to(x, (2, 4)), "transpose": lambda x, y: x.T,
     "setitem": lambda x, y: _perturbed(x), "where": lambda x, y: np.where(x > 1.0, x, y),
@@ -174,35 +184,39 @@ def _parameter(metric: str, kind: str, value: float, note: str) -> dict:
 
 # ------------------------------------------------------------------------------ overheads
 
-def chain_program(length: int, direct: bool = False) -> Callable:
-    """The overhead microbenchmark: ``length`` primitives in a chain, then a sum.
-
-    Written in NumPy (``direct=False``), or with costad's primitives called directly
-    (``direct=True``: what `costad.chain.multiply` does). The values stay in [-2, 2] (a
-    tanh every fourth step), so no operation overflows whatever the length.
-    """
-    tanh, mul, add, sub, total = (_P[k] for k in ("tanh", "mul", "add", "sub", "sum"))
-
+def chain_program(length: int) -> Callable:
+    """The overhead microbenchmark: ``length`` primitives in a chain, then a sum, in the
+    mix of ordinary NumPy code: a tanh, a product with a constant, a sum with a slice of
+    the input (an indexed read, whose adjoint reverse mode accumulates), a difference with
+    a constant. The values stay in [-2, 2] (a tanh every fourth step), so no operation
+    overflows whatever the length."""
     def f(x):
         y = x
         for i in range(length):
             step = i % 4
             if step == 0:
-                y = tanh(y) if direct else np.tanh(y)
+                y = np.tanh(y)
             elif step == 1:
-                y = mul(y, 1.5) if direct else y * 1.5
+                y = y * 1.5
             elif step == 2:
-                y = add(y, x) if direct else y + x
+                y = y + x[:]
             else:
-                y = sub(y, 0.25) if direct else y - 0.25
-        return total(y, axis=None, keepdims=False) if direct else np.sum(y)
+                y = y - 0.25
+        return np.sum(y)
     f.__name__ = f"chain{length}"
     return f
 
 
+def matrix_chain(length: int) -> Callable[[], object]:
+    """The matrix-chain microbenchmark: ``costad.chain.multiply`` of ``length + 1`` 2 x 2
+    matrices in the optimal order (``length`` counted products)."""
+    mats = [np.full((2, 2), 0.5) for _ in range(length + 1)]
+    return lambda: costad.chain.multiply(mats, "optimal")
+
+
 def _interpretation(key: str, f: Callable, x: np.ndarray) -> Callable[[], object]:
     """A call of no arguments running ``f`` at ``x`` under the interpretation ``key``."""
-    if key in ("eval", "primitive"):
+    if key == "eval":
         return lambda: f(x)
     if key == "count":
         return lambda: costad.count(f, x)
@@ -244,10 +258,13 @@ def measure_calls(repeats: int) -> tuple[list[dict], dict[str, float]]:
                           for name, fn in CALLS.items()], repeats)
     rows, table = [], {}
     for name, timing in zip(CALLS, timings):
-        table[name] = timing.best
+        reduction = ELEMENTWISE.get(name, (None, 0))[1] == -1
+        table[name] = timing.best / 2 if reduction else timing.best
         rows += _time_rows(_base(name, "call", n=4), timing)
-        rows.append(_parameter("call_s", name, timing.best,
-                               "fastest time of one NumPy call on 4-element operands"))
+        rows.append(_parameter("call_s", name, table[name],
+                               "fastest time of one NumPy call on 4-element operands"
+                               + ("; a reduction: half of a full and an axis call" if reduction
+                                  else "")))
     return rows, table
 
 
@@ -280,8 +297,8 @@ def measure_overheads(keys, lengths, inputs, repeats: int) -> list[dict]:
         for n in inputs:
             x = np.linspace(0.5, 1.5, n)
             for length in lengths:
-                f = chain_program(length, direct=(key == "primitive"))
-                run = _interpretation(key, f, x)
+                f = chain_program(length)
+                run = matrix_chain(length) if key == "chain" else _interpretation(key, f, x)
                 # The work counted is the work timed. Plain NumPy is counted by boxing it
                 # (costad.count); counting's own calls are those of the evaluation it boxes.
                 cost = costad.count(f, x) if key in ("eval", "count") else count_call(run)[0]

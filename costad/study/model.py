@@ -29,8 +29,8 @@ calibration and used only when it has it (a calibration without them predicts ex
 Which per-call overhead applies is the study's decision (`OVERHEAD_OF`): plain evaluation
 and hand-written backprop call NumPy directly (``eval``); finite differences call NumPy for
 f and costad's primitives for the perturbation (``fd``, where the calibration has it);
-forward and reverse mode pay their interpretations' overheads; chain products call costad's
-primitives outside any trace (``primitive``). A key the calibration lacks falls back to the
+forward and reverse mode pay their interpretations' overheads; matrix chains are
+`costad.chain.multiply`'s (``chain``: costad's matmul outside any trace, and the ordering). A key the calibration lacks falls back to the
 engine's mapping (`costad.timemodel.STRATEGY_OVERHEADS`).
 
 The report side (`configurations`, `accuracy`, `overhead_exit`) reads results only.
@@ -57,8 +57,8 @@ __all__ = ["OVERHEAD_OF", "MODEL_METRIC", "overhead_key", "predict", "passes", "
 
 # The calibrated per-call overhead each strategy pays (see the module docstring).
 OVERHEAD_OF = {"eval": "eval", "hand": "eval", "fd": "fd", "fd-central": "fd",
-               "forward": "forward", "reverse": "reverse", "left": "primitive",
-               "right": "primitive", "optimal": "primitive"}
+               "forward": "forward", "reverse": "reverse", "left": "chain",
+               "right": "chain", "optimal": "chain"}
 
 # Rows holding a prediction's terms: kind overhead, compute, memory and total (unit s).
 MODEL_METRIC = "model_s"
@@ -127,10 +127,12 @@ def call_overhead(cost: Cost, calibration: Calibration, key: str) -> float:
 
 
 def predict(cost: Cost, calibration: Calibration, strategy: str,
-            n_passes: int = 1) -> Prediction:
+            n_passes: int = 1, sweeps: int = 1) -> Prediction:
     """The predicted time of the counted work ``cost`` done by ``strategy`` in ``n_passes``
-    passes of f (`passes`): a pure function of the counts and the calibration (see the
-    module docstring)."""
+    passes of f (`passes`) and, for reverse mode, ``sweeps`` backward sweeps of one
+    recording (a Jacobian's m rows; each further one costs the calibrated fixed cost of a
+    sweep, ``fixed_s["reverse_sweep"]``): a pure function of the counts and the calibration
+    (see the module docstring)."""
     key = overhead_key(strategy, calibration)
     # predict_time applies overhead_s["eval"] to the "eval" strategy: hand it the one chosen.
     core = predict_time(cost, replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
@@ -138,7 +140,8 @@ def predict(cost: Cost, calibration: Calibration, strategy: str,
                         "eval")
     source = calibration.source or {}
     fixed = (source.get("fixed_s", {}).get(key, 0.0)
-             + source.get("pass_s", {}).get(key, 0.0) * max(n_passes - 1, 0))
+             + source.get("pass_s", {}).get(key, 0.0) * max(n_passes - 1, 0)
+             + source.get("fixed_s", {}).get("reverse_sweep", 0.0) * max(sweeps - 1, 0))
     # A fitted intercept can come out slightly negative (timing noise): no negative time.
     overhead = call_overhead(cost, calibration, key) + max(fixed, 0.0)
     return Prediction(overhead + max(core.compute, core.memory), overhead, core.compute,

@@ -5,12 +5,12 @@ from typing import Callable
 
 from costad import count, value_and_grad
 
-from .measure import (count_call, count_rows, peak_bytes, relative_error, row, time_call,
-                       time_rows)
+from .measure import (Timing, count_call, count_rows, peak_bytes, relative_error, row,
+                      time_call, time_calls, time_rows)
 from .model import model_rows, passes, predict
 
-__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "gradient_call", "skipped",
-           "timed"]
+__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "measure_strategies",
+           "gradient_call", "skipped", "timed"]
 
 # Agreement with the reference (reverse-mode) gradient, relative to max(1, |reference|).
 TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
@@ -18,20 +18,50 @@ TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
 
 
 def timed(base: dict, cost, fn: Callable[[], object], repeats: int,
-          calibration=None, n_passes: int | None = None) -> list[dict]:
+          calibration=None, n_passes: int | None = None, sweeps: int = 1,
+          timing: Timing | None = None) -> list[dict]:
     """Timing rows of ``fn()`` (strategy ``base["strategy"]``), whose counted cost is
     ``cost`` in ``n_passes`` passes of f (default: `costad.study.model.passes` of the
-    strategy at ``base["n"]`` inputs), recorded as the metric ``passes``; with a
-    calibration, each timing row carries the predicted time and the prediction's terms are
-    rows of their own (`costad.study.model`)."""
+    strategy at ``base["n"]`` inputs; ``sweeps``: reverse mode's backward sweeps), recorded
+    as the metric ``passes``; with a calibration, each timing row carries the predicted
+    time and the prediction's terms are rows of their own (`costad.study.model`).
+    ``timing``: samples already taken (`measure_strategies`), else ``fn`` is timed here."""
     strategy = base["strategy"]
     if n_passes is None:
         n_passes = passes(strategy, int(base.get("n") or 1))
     prediction = None if calibration is None else predict(cost, calibration, strategy,
-                                                          n_passes)
+                                                          n_passes, sweeps)
     rows = [row(base, "passes", n_passes, "count")] + model_rows(base, prediction)
-    rows += time_rows(base, time_call(fn, repeats),
+    rows += time_rows(base, time_call(fn, repeats) if timing is None else timing,
                       None if prediction is None else prediction.seconds)
+    return rows
+
+
+def measure_strategies(base: dict, f: Callable, x, strategies, reference, repeats: int,
+                       predicted: Callable[[str], int | None] = lambda s: None,
+                       calibration=None) -> list[dict]:
+    """`measure_eval` and `measure_gradient` of every strategy of ``strategies`` at one
+    input, their timings taken in interleaved rounds (`costad.study.measure.time_calls`):
+    a burst of other work on the machine then slows one sample of each strategy, not every
+    sample of one. ``predicted(strategy)``: the closed form of its total count, or None."""
+    runs = [("eval", lambda: f(x), count(f, x))]
+    for strategy in strategies:
+        fn = gradient_call(f, x, strategy)
+        runs.append((strategy, fn, count_call(fn)))
+    timings = time_calls([fn for _, fn, _ in runs], repeats)
+    rows = []
+    for (strategy, fn, counted), timing in zip(runs, timings):
+        b = dict(base, strategy=strategy)
+        cost = counted if strategy == "eval" else counted[0]
+        rows += count_rows(b, cost, predicted(strategy))
+        if strategy != "eval":
+            error = relative_error(counted[1][1], reference)
+            rows.append(row(b, "rel_error", error, "1"))
+            rows.append(row(b, "agrees", int(error <= TOLERANCE[strategy]), "bool",
+                            note=f"tolerance {TOLERANCE[strategy]:g}"))
+        rows += timed(b, cost, fn, repeats, calibration, timing=timing)
+        if strategy != "eval":
+            rows.append(row(b, "peak_bytes", peak_bytes(fn), "bytes"))
     return rows
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..calibration import NAME as CALIBRATION
+from ..frames import is_abstract
 from ..results import ResultsError, load
 from . import fail, results_name
 
@@ -20,7 +21,9 @@ def add_arguments(parser) -> None:
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """One line per configuration: total counted ops, its prediction, and median time."""
+    """One line per configuration: total counted ops, its prediction, and median time (rows
+    counted on abstract inputs left out: they are not runs)."""
+    df = df[~is_abstract(df)]
     keys = ["function", "strategy", "n", "R", "T", "m", "param", "iteration"]
     keys = [k for k in keys if df[k].notna().any()]
     totals = df[(df.metric == "ops") & (df.kind.isin(["total", "mul"]))]
@@ -54,4 +57,8 @@ def run(args) -> int:
             print(params[["metric", "kind", "n", "value", "unit"]].to_string(index=False))
         else:
             print(summary(df).to_string(index=False))
+    abstract = int((is_abstract(df) & (df.metric == "ops") & (df.kind == "total")).sum())
+    if abstract:
+        print(f"(and {abstract} configurations counted on abstract inputs, note 'abstract', "
+              "not shown)")
     return 0

@@ -31,7 +31,7 @@ SENTENCE = ("Measured on microbenchmarks apart from any study, these parameters 
             "strategy's interpretation, plus the larger of work x time per operation "
             "(compute) and bytes / bandwidth (memory).")
 
-OVERHEAD_COLORS = {"eval": "black", "primitive": "tab:gray", "count": "tab:brown",
+OVERHEAD_COLORS = {"eval": "black", "chain": "tab:gray", "count": "tab:brown",
                    "forward": "tab:green", "reverse_record": "tab:pink",
                    "reverse_sweep": "tab:olive", "reverse": "tab:red", "fd": "tab:blue"}
 
@@ -83,7 +83,8 @@ def overhead_figure(df: pd.DataFrame):
             label += f" (interpretation {float(interp[key]) * 1e6:.2f})"
         ax.loglog(calls, t, "o", color=OVERHEAD_COLORS.get(key), label=label, markersize=4)
     finish(ax, "primitive applications per call (count)", "time per call (s)",
-           "per-call costs: chains of L primitives on 2 to 32 elements")
+           "per-call costs: chains of L primitives on 2 to 32 elements\n(chain: L + 1 "
+           "2 x 2 matrices multiplied)")
     return fig
 
 

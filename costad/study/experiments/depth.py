@@ -46,10 +46,11 @@ def grid(settings: Settings) -> dict:
     return {"R": [1, 2, 4] if settings.quick else [1, 2, 4, 8, 16], "width": WIDTH,
             "batch": BATCH, "classes": CLASSES, "inputs": INPUTS,
             "budget_n": BUDGET_N[settings.quick],
+            # from R = 2: with one hidden layer there is no width x width product yet
             "wide": {"width": WIDE_WIDTH, "batch": WIDE_BATCH,
-                     "R": [1, 2] if settings.quick else [1, 2, 4, 8, 16],
-                     "abstract_R": [1, 2, 64] if settings.quick else [1, 4, 16, 64, 256, 1024,
-                                                                      4096]}}
+                     "R": [2, 4] if settings.quick else [2, 4, 8, 16],
+                     "abstract_R": [2, 4, 64] if settings.quick else [2, 4, 16, 64, 256,
+                                                                      1024, 4096]}}
 
 
 def _hand(params, X, Y):

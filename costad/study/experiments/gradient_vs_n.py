@@ -18,7 +18,7 @@ from ..plotting import (COUNT_LABEL, MARKERS, STRATEGY_COLORS, TIME_LABEL, figur
                         plot_abstract, plot_counts, plot_times, shade_regimes, theory)
 from ..measure import count_rows, row
 from ..model import configurations, human_seconds, model_rows, predict
-from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
+from ..recipes import measure_strategies, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "claims", "tables", "predicted", "family_figure", "ratio_figure",
@@ -64,18 +64,18 @@ def _run(family_name: str, n: int, settings: Settings) -> list[dict]:
     f, x = family.build(n, settings.seed)
     K = family.K(n)
     base = dict(experiment=NAME, function=family_name, n=n)
-    cal = settings.calibration
-    rows = measure_eval(base, f, x, settings.repeats, K, cal)
     _, reference = value_and_grad(f)(x)
     budget = BUDGET_OPS[settings.quick]
+    rows, chosen = [], []
     for strategy in STRATEGIES:
         if strategy != "reverse" and (n + 1) * K > budget:
             rows += skipped(base, strategy, f"(n+1)K = {(n + 1) * K} ops exceeds the budget "
                                             f"of {budget} ops")
-            continue
-        rows += measure_gradient(base, strategy, gradient_call(f, x, strategy), reference,
-                                 settings.repeats, predicted(strategy, n, K), cal)
-    return rows
+        else:
+            chosen.append(strategy)
+    return measure_strategies(base, f, x, chosen, reference, settings.repeats,
+                              lambda s: K if s == "eval" else predicted(s, n, K),
+                              settings.calibration) + rows
 
 
 def abstract_function(family_name: str, n: int, seed: int = 0):
@@ -261,8 +261,9 @@ SLOPE_TOLERANCE = 0.15
 
 
 def large_n_slopes(df: pd.DataFrame, start: int = LARGE_N) -> pd.DataFrame:
-    """Per family and strategy timed at two or more n >= ``start``: the count slope and the
-    time slope (with its bootstrap interval) over those n."""
+    """Per family and strategy timed at two or more n >= ``start``: the count slope, the
+    time slope (with its bootstrap interval) and, where the results carry predictions, the
+    predicted time's slope, over those n."""
     times, counts = times_frame(df), counts_frame(df)
     rows = []
     for (family, strategy), t in times[times.n >= start].groupby(["function", "strategy"],
@@ -272,9 +273,12 @@ def large_n_slopes(df: pd.DataFrame, start: int = LARGE_N) -> pd.DataFrame:
         c = counts[(counts.function == family) & (counts.strategy == strategy)
                    & counts.n.isin(set(t.n))]
         ts = time_slope(t.n, t.value, whole=True)
+        p = t.dropna(subset=["predicted"]).drop_duplicates("n")
         rows.append({"function": family, "strategy": strategy, "n_from": int(t.n.min()),
                      "n_to": int(t.n.max()), "count_slope": loglog_slope(c.n, c.value),
-                     "time_slope": ts.value, "time_low": ts.low, "time_high": ts.high})
+                     "time_slope": ts.value, "time_low": ts.low, "time_high": ts.high,
+                     "predicted_slope": loglog_slope(p.n, p.predicted.astype(float))
+                     if p.n.nunique() >= 2 else float("nan")})
     return pd.DataFrame(rows)
 
 
@@ -311,7 +315,9 @@ def time_claims(df: pd.DataFrame) -> list[dict]:
             f"each time slope within {SLOPE_TOLERANCE} of its count slope",
             f"{int((gap <= SLOPE_TOLERANCE).sum())}/{len(slopes)} within"
             + ("" if off.empty else "; off: " + ", ".join(
-                f"{r.function} {r.strategy} {r.time_slope:.2f} (count {r.count_slope:.2f})"
+                f"{r.function} {r.strategy} {r.time_slope:.2f} (count {r.count_slope:.2f}"
+                + ("" if np.isnan(r.predicted_slope) else
+                   f", predicted {r.predicted_slope:.2f}") + ")"
                 for r in off.itertuples())), off.empty))
     ratios_ = time_ratios(df)
     ratios_ = ratios_[ratios_.n >= LARGE_N] if len(ratios_) else ratios_

@@ -69,7 +69,7 @@ def _run(n: int, m: int, settings: Settings) -> list[dict]:
         rows.append(row(b, "rel_error", relative_error(J, reference), "1"))
         # n passes of f forward; reverse records f once and sweeps m times.
         rows += timed(b, cost, lambda: jac(x), settings.repeats, settings.calibration,
-                      n if mode == "forward" else 1)
+                      n if mode == "forward" else 1, m if mode == "reverse" else 1)
     return rows
 
 
