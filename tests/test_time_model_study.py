@@ -415,3 +415,15 @@ def test_the_gradient_cost_table_at_a_million_and_a_billion(quick_frames):
     assert seed.loc["reverse", "predicted at 10^9"] == ""       # no calibration in the run
     assert module.tables(quick_frames["gradient_vs_n"])[0][0].startswith(
         "**What a gradient costs at n = 10^6 and 10^9**")
+
+
+def test_time_calls_takes_its_samples_in_interleaved_rounds():
+    from costad.study.measure import time_calls
+    log = []
+    timings = time_calls([lambda: log.append("a"), lambda: log.append("b")], repeats=3,
+                         warmup=0, min_seconds=0.0)
+    # one calibrating call each (loops = 1 when min_seconds is 0), then rounds a, b, a, b
+    assert log == ["a", "b", "a", "b", "a", "b"]
+    assert [len(t.samples) for t in timings] == [3, 3] and all(t.loops == 1 for t in timings)
+    with pytest.raises(ValueError, match="repeats"):
+        time_calls([lambda: None], repeats=0)

@@ -10,7 +10,9 @@ the study's own timings:
   primitive applications counted, and ``time = a + b * calls`` fitted; ``b`` is the
   overhead per call and ``a`` the fixed cost of one invocation (recorded as ``fixed_s``;
   the engine's model has no such term, see `PARAMETERS`). The interpretations: ``eval``
-  (plain NumPy, what f and hand-written backprop pay), ``chain`` (`costad.chain.multiply`
+  (plain NumPy, what f pays), ``counted`` (`costad.counted(f)` outside a counting block:
+  plain NumPy after flattening the input, what hand-written backprop pays), ``chain``
+  (`costad.chain.multiply`
   on 2 x 2 matrices: costad's matmul called outside any trace, and the ordering),
   ``count`` (boxed counting),
   ``forward`` (one JVP pass), ``reverse_record`` (recording the tape),
@@ -55,7 +57,7 @@ from .measure import count_call, row, time_calls
 from .results import ResultsError
 
 __all__ = ["NAME", "PARAMETERS", "OVERHEADS", "ELEMENTWISE", "CalibrationError", "sizes",
-           "measure_overheads", "measure_calls", "numpy_call_time", "measure_elements", "measure_out_of_cache", "measure_matmul",
+           "measure_overheads", "measure_leaves", "measure_calls", "numpy_call_time", "measure_elements", "measure_out_of_cache", "measure_matmul",
            "measure_bandwidth", "from_frame", "load", "load_for_run", "machine_mismatch",
            "describe", "chain_program", "matrix_chain", "fit_line"]
 
@@ -71,6 +73,8 @@ PARAMETERS = {
     "fixed_s": "seconds per invocation, per interpretation (not in the engine's model)",
     "pass_s": "seconds per pass of f beyond the first, per interpretation (not in the "
               "engine's model)",
+    "leaf_s": "seconds per further input array and pass, per interpretation (not in the "
+              "engine's model)",
     "bandwidth_curve": "bandwidth (B/s) against bytes moved per call (column n)",
     "element_s": "seconds per operation in cache, per primitive",
     "element_out_s": "seconds per operation out of cache, per primitive (reported)",
@@ -78,8 +82,8 @@ PARAMETERS = {
     "bandwidth_bytes_per_s": "memory bandwidth out of cache",
 }
 
-OVERHEADS = ("eval", "chain", "count", "forward", "reverse_record", "reverse_sweep",
-             "reverse", "fd")
+OVERHEADS = ("eval", "counted", "chain", "count", "forward", "reverse_record",
+             "reverse_sweep", "reverse", "fd")
 
 _P = costad.PRIMITIVES
 _ARG = 0.75                # every input value lies in [0.5, 1.5]: log, sqrt, div are safe
@@ -143,10 +147,10 @@ class CalibrationError(StudyError):
 def sizes(quick: bool) -> dict:
     """The microbenchmarks' sizes (recorded in the provenance as the grid)."""
     if quick:
-        return {"chain_lengths": [4, 32], "chain_inputs": [2, 8],
+        return {"chain_lengths": [4, 32], "chain_inputs": [2, 8], "leaves": [1, 16],
                 "in_cache": [4096, 32768], "out_of_cache": 1 << 22,
                 "matmul": [64, 128, 256], "bandwidth": [1 << e for e in range(10, 23, 3)]}
-    return {"chain_lengths": [4, 16, 64], "chain_inputs": [2, 8, 32],
+    return {"chain_lengths": [4, 16, 64], "chain_inputs": [2, 8, 32], "leaves": [1, 8, 32],
             "in_cache": [4096, 8192, 16384, 32768], "out_of_cache": 1 << 23,
             "matmul": [64, 128, 256, 512], "bandwidth": [1 << e for e in range(10, 23, 2)]}
 
@@ -218,6 +222,9 @@ def _interpretation(key: str, f: Callable, x: np.ndarray) -> Callable[[], object
     """A call of no arguments running ``f`` at ``x`` under the interpretation ``key``."""
     if key == "eval":
         return lambda: f(x)
+    if key == "counted":
+        g = costad.counted(f)
+        return lambda: g(x)
     if key == "count":
         return lambda: costad.count(f, x)
     if key == "reverse_record":
@@ -329,6 +336,42 @@ def measure_overheads(keys, lengths, inputs, repeats: int) -> list[dict]:
         rows.append(_parameter("interp_s", key, b, f"b of {fit} {span}"))
         rows.append(_parameter("fixed_s", key, a, f"a of {fit} {span}"))
         rows.append(_parameter("pass_s", key, c, f"c of {fit} {span}"))
+    return rows
+
+
+def measure_leaves(keys, counts, repeats: int) -> list[dict]:
+    """The cost of each further input array (pytree leaf), per interpretation of ``keys``:
+    a chain of 4 primitives on the first of k inputs, the others empty arrays (so that
+    finite differences and forward mode make the same passes whatever k), timed for each
+    k of ``counts`` in interleaved rounds; ``time = a + leaf_s * (k - 1) * passes`` gives
+    ``leaf_s`` (flattening, checking and unflattening an input, and copying it for f,
+    happen once per pass)."""
+    from .model import passes as passes_of
+    f = chain_program(4)
+
+    def first(ps):
+        return f(ps[0])
+    runs = []
+    for key in keys:
+        for k in counts:
+            ps = [np.linspace(0.5, 1.5, 2)] + [np.zeros(0) for _ in range(k - 1)]
+            n_passes = passes_of({"fd": "fd", "forward": "forward"}.get(key, "eval"), 2)
+            runs.append((key, k, n_passes, _interpretation(key, first, ps)))
+    timings = time_calls([run[-1] for run in runs], repeats)
+    rows = []
+    for key in keys:
+        x, t = [], []
+        for (k_key, k, n_passes, _), timing in zip(runs, timings):
+            if k_key != key:
+                continue
+            base = _base("leaves", key, n=k)
+            rows.append(row(base, "passes", n_passes, "count"))
+            rows += _time_rows(base, timing)
+            x.append((k - 1) * n_passes)
+            t.append(timing.best)
+        a, b = fit_line(x, t)
+        rows.append(_parameter("leaf_s", key, b, f"b of time = a + b (k - 1) passes over "
+                                                 f"k = {min(counts)}..{max(counts)} inputs"))
     return rows
 
 
@@ -491,7 +534,7 @@ def from_frame(df: pd.DataFrame, source: dict | None = None) -> Calibration:
                                "`costad calibrate`")
     curve = p[p.metric == "bandwidth_curve"].sort_values("n")
     extra = {name: {k: float(v) for k, v in table(name).items()}
-             for name in ("call_s", "interp_s", "fixed_s", "pass_s")}
+             for name in ("call_s", "interp_s", "fixed_s", "pass_s", "leaf_s")}
     extra["default_call_s"] = float(table("default_call_s").get("", 0.0))
     extra.update({
         "bandwidth_curve": [[int(n), float(v)] for n, v in zip(curve.n, curve.value)]})

@@ -19,15 +19,18 @@ calibration and used only when it has it (a calibration without them predicts ex
   record a tape node);
 - the fixed cost of one call of a strategy (``fixed_s``: flattening the inputs, opening an
   interpretation, building the pullback; tens of microseconds for reverse mode, more than
-  the per-call overheads of a small function) and of each further pass of f (``pass_s``:
-  finite differences make n + 1, forward mode n), both added to the overhead term;
+  the per-call overheads of a small function), of each further pass of f (``pass_s``:
+  finite differences make n + 1, forward mode n) and of each further input array in each
+  pass (``leaf_s``: an MLP's 2R + 2 weight and bias arrays), all added to the overhead
+  term;
 - the bandwidth of the working set (``bandwidth_curve``: add's bandwidth against the bytes
   one call moves): the bytes per computing call, or a reverse sweep's peak when larger
   (`working_set`), pick the point of the curve, so data that fits in a cache is not
   charged at the speed of main memory.
 
 Which per-call overhead applies is the study's decision (`OVERHEAD_OF`): plain evaluation
-and hand-written backprop call NumPy directly (``eval``); finite differences call NumPy for
+calls NumPy directly (``eval``), hand-written backprop through `costad.counted`
+(``counted``: NumPy after flattening its input); finite differences call NumPy for
 f and costad's primitives for the perturbation (``fd``, where the calibration has it);
 forward and reverse mode pay their interpretations' overheads; matrix chains are
 `costad.chain.multiply`'s (``chain``: costad's matmul outside any trace, and the ordering). A key the calibration lacks falls back to the
@@ -56,7 +59,7 @@ __all__ = ["OVERHEAD_OF", "MODEL_METRIC", "overhead_key", "predict", "passes", "
            "REGIME_COLORS", "human_seconds"]
 
 # The calibrated per-call overhead each strategy pays (see the module docstring).
-OVERHEAD_OF = {"eval": "eval", "hand": "eval", "fd": "fd", "fd-central": "fd",
+OVERHEAD_OF = {"eval": "eval", "hand": "counted", "fd": "fd", "fd-central": "fd",
                "forward": "forward", "reverse": "reverse", "left": "chain",
                "right": "chain", "optimal": "chain"}
 
@@ -127,12 +130,13 @@ def call_overhead(cost: Cost, calibration: Calibration, key: str) -> float:
 
 
 def predict(cost: Cost, calibration: Calibration, strategy: str,
-            n_passes: int = 1, sweeps: int = 1) -> Prediction:
+            n_passes: int = 1, sweeps: int = 1, leaves: int = 1) -> Prediction:
     """The predicted time of the counted work ``cost`` done by ``strategy`` in ``n_passes``
-    passes of f (`passes`) and, for reverse mode, ``sweeps`` backward sweeps of one
-    recording (a Jacobian's m rows; each further one costs the calibrated fixed cost of a
-    sweep, ``fixed_s["reverse_sweep"]``): a pure function of the counts and the calibration
-    (see the module docstring)."""
+    passes of f (`passes`) on an input of ``leaves`` arrays (each further one costs
+    ``leaf_s`` per pass) and, for reverse mode, ``sweeps`` backward sweeps of one recording
+    (a Jacobian's m rows; each further one costs the calibrated fixed cost of a sweep,
+    ``fixed_s["reverse_sweep"]``): a pure function of the counts and the calibration (see
+    the module docstring)."""
     key = overhead_key(strategy, calibration)
     # predict_time applies overhead_s["eval"] to the "eval" strategy: hand it the one chosen.
     core = predict_time(cost, replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
@@ -141,7 +145,8 @@ def predict(cost: Cost, calibration: Calibration, strategy: str,
     source = calibration.source or {}
     fixed = (source.get("fixed_s", {}).get(key, 0.0)
              + source.get("pass_s", {}).get(key, 0.0) * max(n_passes - 1, 0)
-             + source.get("fixed_s", {}).get("reverse_sweep", 0.0) * max(sweeps - 1, 0))
+             + source.get("fixed_s", {}).get("reverse_sweep", 0.0) * max(sweeps - 1, 0)
+             + source.get("leaf_s", {}).get(key, 0.0) * max(leaves - 1, 0) * n_passes)
     # A fitted intercept can come out slightly negative (timing noise): no negative time.
     overhead = call_overhead(cost, calibration, key) + max(fixed, 0.0)
     return Prediction(overhead + max(core.compute, core.memory), overhead, core.compute,

@@ -136,14 +136,17 @@ def section(data: dict, markdown_table, figure_dir: str) -> str:
         out.append("Where the model misses by more than a factor of 2 (largest first):\n")
         out.append(markdown_table(worst) + "\n")
         out.append(
-            "What the model leaves out, and so where it misses: work NumPy does that no "
-            "primitive accounts for (temporaries, allocating and zeroing the adjoint "
-            "buffers of indexed reads, which costad charges as additions but not as "
-            "bytes); caches between the calibrated sizes (one bandwidth, measured out of "
-            "cache, stands for every working set); the fixed cost of one gradient call "
-            "(flattening inputs, building the pullback), which the per-call overhead "
-            "does not carry; and matrix-vector products, whose rate is far below the "
-            "calibrated square products'.\n")
+            "What the model leaves out, and so where it misses: memory that is allocated "
+            "rather than moved (NumPy's large temporaries come from the system allocator, "
+            "which can hand freed ones back to the system and fault them in again on the "
+            "next call: page faults take time but move no counted byte; reverse mode at "
+            "large n, which keeps many temporaries alive and frees them together, pays "
+            "most); the adjoint buffers of indexed reads (zeroed and accumulated into, "
+            "charged as additions but not as bytes); the working set, which the model "
+            "reads from the counts as bytes per call or a sweep's peak, between the "
+            "calibrated sizes; Python code between primitives (a family's slicing loop); "
+            "matrix-vector products, whose rate is far below the calibrated square "
+            "product's; and other work on a shared machine, which only ever adds time.\n")
     else:
         out.append("The model is within a factor of 2 of every timed point.\n")
     return "\n".join(out) + "\n"

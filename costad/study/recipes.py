@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from costad import count, value_and_grad
+from costad import count, tree_leaves, value_and_grad
 
 from .measure import (Timing, count_call, count_rows, peak_bytes, relative_error, row,
                       time_call, time_calls, time_rows)
@@ -19,19 +19,21 @@ TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
 
 def timed(base: dict, cost, fn: Callable[[], object], repeats: int,
           calibration=None, n_passes: int | None = None, sweeps: int = 1,
-          timing: Timing | None = None) -> list[dict]:
+          timing: Timing | None = None, leaves: int = 1) -> list[dict]:
     """Timing rows of ``fn()`` (strategy ``base["strategy"]``), whose counted cost is
     ``cost`` in ``n_passes`` passes of f (default: `costad.study.model.passes` of the
     strategy at ``base["n"]`` inputs; ``sweeps``: reverse mode's backward sweeps), recorded
-    as the metric ``passes``; with a calibration, each timing row carries the predicted
-    time and the prediction's terms are rows of their own (`costad.study.model`).
+    as the metric ``passes``, on an input of ``leaves`` arrays (the metric ``leaves``);
+    with a calibration, each timing row carries the predicted time and the prediction's
+    terms are rows of their own (`costad.study.model`).
     ``timing``: samples already taken (`measure_strategies`), else ``fn`` is timed here."""
     strategy = base["strategy"]
     if n_passes is None:
         n_passes = passes(strategy, int(base.get("n") or 1))
     prediction = None if calibration is None else predict(cost, calibration, strategy,
-                                                          n_passes, sweeps)
-    rows = [row(base, "passes", n_passes, "count")] + model_rows(base, prediction)
+                                                          n_passes, sweeps, leaves)
+    rows = [row(base, "passes", n_passes, "count"), row(base, "leaves", leaves, "count")]
+    rows += model_rows(base, prediction)
     rows += time_rows(base, time_call(fn, repeats) if timing is None else timing,
                       None if prediction is None else prediction.seconds)
     return rows
@@ -59,7 +61,8 @@ def measure_strategies(base: dict, f: Callable, x, strategies, reference, repeat
             rows.append(row(b, "rel_error", error, "1"))
             rows.append(row(b, "agrees", int(error <= TOLERANCE[strategy]), "bool",
                             note=f"tolerance {TOLERANCE[strategy]:g}"))
-        rows += timed(b, cost, fn, repeats, calibration, timing=timing)
+        rows += timed(b, cost, fn, repeats, calibration, timing=timing,
+                      leaves=len(tree_leaves(x)))
         if strategy != "eval":
             rows.append(row(b, "peak_bytes", peak_bytes(fn), "bytes"))
     return rows
@@ -71,7 +74,7 @@ def measure_eval(base: dict, f: Callable, x, repeats: int, predicted_K: int | No
     base = dict(base, strategy="eval")
     cost = count(f, x)
     return count_rows(base, cost, predicted_K) + timed(base, cost, lambda: f(x), repeats,
-                                                       calibration)
+                                                       calibration, leaves=len(tree_leaves(x)))
 
 
 def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], reference,
@@ -86,7 +89,8 @@ def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], referen
     rows.append(row(base, "rel_error", error, "1"))
     rows.append(row(base, "agrees", int(error <= TOLERANCE[strategy]), "bool",
                     note=f"tolerance {TOLERANCE[strategy]:g}"))
-    rows += timed(base, cost, fn, repeats, calibration)
+    # The reference gradient has the input's structure: its leaves are the input's arrays.
+    rows += timed(base, cost, fn, repeats, calibration, leaves=len(tree_leaves(reference)))
     rows.append(row(base, "peak_bytes", peak_bytes(fn), "bytes"))
     return rows
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from .. import Settings, Task
 from ..calibration import (ELEMENTWISE, MIN_REPEATS, OVERHEADS, measure_bandwidth,
-                           measure_elements, measure_matmul, measure_out_of_cache,
-                           measure_overheads, sizes)
+                           measure_elements, measure_leaves, measure_matmul,
+                           measure_out_of_cache, measure_overheads, sizes)
 from ..plotting import figure, finish
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "grid", "tasks", "figures"]
@@ -31,7 +31,8 @@ SENTENCE = ("Measured on microbenchmarks apart from any study, these parameters 
             "strategy's interpretation, plus the larger of work x time per operation "
             "(compute) and bytes / bandwidth (memory).")
 
-OVERHEAD_COLORS = {"eval": "black", "chain": "tab:gray", "count": "tab:brown",
+OVERHEAD_COLORS = {"eval": "black", "counted": "tab:cyan", "chain": "tab:gray",
+                   "count": "tab:brown",
                    "forward": "tab:green", "reverse_record": "tab:pink",
                    "reverse_sweep": "tab:olive", "reverse": "tab:red", "fd": "tab:blue"}
 
@@ -46,6 +47,8 @@ def tasks(settings: Settings) -> list[Task]:
     repeats = settings.repeats if settings.quick else max(settings.repeats, MIN_REPEATS)
     out = [Task("per-call costs", partial(measure_overheads, OVERHEADS, g["chain_lengths"],
                                           g["chain_inputs"], repeats))]
+    out.append(Task("per input array", partial(
+        measure_leaves, [k for k in OVERHEADS if k != "chain"], g["leaves"], repeats)))
     out.append(Task("elements in cache", partial(measure_elements, list(ELEMENTWISE),
                                                  g["in_cache"], repeats, settings.seed)))
     out.append(Task("elements out of cache", partial(
