@@ -21,7 +21,7 @@ from .frames import counts_frame, times_frame
 
 __all__ = ["STRATEGY_COLORS", "MARKERS", "COUNT_LABEL", "TIME_LABEL", "figure", "plot_counts",
            "plot_abstract", "plot_times", "shade_regimes", "theory", "finish", "cost_and_time",
-           "model_figure"]
+           "label_sweep", "model_figure"]
 
 STRATEGY_COLORS = {"eval": "black", "fd": "tab:blue", "fd-central": "tab:orange",
                    "forward": "tab:green", "reverse": "tab:red", "hand": "tab:purple",
@@ -69,9 +69,13 @@ def plot_abstract(ax, abstract: pd.DataFrame, executed: pd.DataFrame, x: str,
         if len(e):
             xs.insert(0, last)
             ys.insert(0, float(e.value.iloc[-1]))
+            label = None if labelled else "dotted: counted on abstract inputs, not run"
+            labelled = True
+        else:                             # never run: the dotted line is all it has
+            slope = count_slope(beyond[x], beyond.value)
+            label = f"{strategy}, counted on abstract inputs only ({slope.label()})"
         ax.loglog(xs, ys, linestyle=":", marker=".", color=STRATEGY_COLORS.get(strategy),
-                  label=None if labelled else "dotted: counted on abstract inputs, not run")
-        labelled = True
+                  label=label)
 
 
 def plot_times(ax, times: pd.DataFrame, x: str, strategies, configs=None) -> None:
@@ -114,7 +118,14 @@ def shade_regimes(ax, configs: pd.DataFrame, x: str, strategies) -> None:
     if configs is None or configs.empty:
         return
     seen, height = set(), 0.022
-    for i, strategy in enumerate(s for s in strategies if s in set(configs.strategy)):
+    shown = [s for s in strategies if s in set(configs.strategy)]
+    # Room below the data for the strips: lower the axis by the share of its (log) height
+    # they take, so that they never cover a measured point.
+    share = 0.01 + height * len(shown) + 0.02
+    bottom, top = ax.get_ylim()
+    if bottom > 0 and top > bottom:
+        ax.set_ylim(bottom / (top / bottom) ** (share / (1 - share)), top)
+    for i, strategy in enumerate(shown):
         c = configs[configs.strategy == strategy].dropna(subset=[x]).sort_values(x)
         xs = c[x].astype(float).to_numpy()
         if not len(xs):
@@ -168,7 +179,18 @@ def cost_and_time(df: pd.DataFrame, x: str, xlabel: str, strategies, title: str)
     plot_times(ax_t, times, x, strategies, configs)
     finish(ax_t, xlabel, TIME_LABEL, f"{title}: time (median, min-max)")
     shade_regimes(ax_t, configs, x, strategies)
+    label_sweep(ax_t, times[x])
     return fig
+
+
+def label_sweep(ax, xs) -> None:
+    """On a log axis spanning less than two decades, label the sweep's own values rather
+    than crowded minor ticks."""
+    from matplotlib.ticker import NullFormatter
+    values = np.unique(np.asarray(xs, float))
+    if len(values) >= 2 and values.max() / values.min() < 100:
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def model_figure(configs: pd.DataFrame, title: str, group: str = "strategy"):
