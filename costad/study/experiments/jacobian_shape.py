@@ -33,8 +33,10 @@ FITS = Sweep(kind="total", axis="m")
 def grid(settings: Settings) -> dict:
     if settings.quick:
         return {"n": 16, "m": [1, 4, 16, 48]}
-    # Up to m = 2560, where each of reverse mode's m passes is dominated by its arithmetic.
-    return {"n": 40, "m": [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560]}
+    # n = 400: each pass reads the m x n matrix A, so that from m of a few hundred on the
+    # passes' data, not their interpretation, sets the time (the model's compute or memory
+    # regime); the counted crossover sits near m = 2n.
+    return {"n": 400, "m": [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280]}
 
 
 def predicted(mode: str, n: int, m: int) -> int:
