@@ -112,6 +112,11 @@ def test_predicted_times_come_from_this_machines_calibration(user_file, capsys, 
     code, out, _ = _run(capsys, f"{user_file}:seed", "--shape", "1000000",
                         "--results", str(tmp_path))
     assert "predicted (this machine)" in out and "predicted with the calibration" in out
+    # the calibration's rates are float64's: no guess for another dtype
+    code, out, _ = _run(capsys, f"{user_file}:seed", "--shape", "1000000", "--dtype",
+                        "float32", "--results", str(tmp_path))
+    assert code == 0 and "predicted (this machine)" not in out
+    assert "no predicted times: the calibration measures float64 operations" in out
 
 
 @pytest.mark.parametrize("target,extra,message", [

@@ -11,7 +11,8 @@ number of scalars. ``--shape ""`` is a scalar argument.
 For each strategy it prints the counted operations (total and per kind), their ratio to K
 (the count of one evaluation of FUNC), the primitive calls and bytes moved, the reverse
 tape's peak memory, and, when a calibration of this machine exists (``costad calibrate``),
-the predicted time and its regime.
+the predicted time and its regime (float64 inputs only: the calibration measures float64
+operations).
 """
 from __future__ import annotations
 
@@ -182,6 +183,10 @@ def run(args) -> int:
     except _CountError as err:
         return fail(str(err))
     calibration, how = load_for_run(args.results)
+    if calibration is not None and dtype != np.float64:
+        # Every rate in the calibration is float64's: another dtype's time would be a guess.
+        calibration, how = None, (f"the calibration measures float64 operations, and the "
+                                  f"inputs are {dtype}")
     n = sum(spec.size for spec in specs)
     K = costs["eval"].total
     table = {}
