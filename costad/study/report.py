@@ -158,6 +158,8 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
             w(f"{title}\n\n{_markdown_table(table)}\n\n")
         f = fits[fits.experiment == name]
         if len(f):
+            w("Fitted log-log slopes (`fits.csv`; `compute_*`: over the points predicted "
+              "compute- or memory-bound, from `compute_from` on):\n\n")
             w(_markdown_table(f.drop(columns="experiment")) + "\n\n")
         meta = data[name][1]
         w(f"Provenance: costad {meta.get('costad_version')}, commit "

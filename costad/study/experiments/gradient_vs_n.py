@@ -358,8 +358,8 @@ def cost_table(df: pd.DataFrame, sizes=(10 ** 6, 10 ** 9)) -> pd.DataFrame:
                     f"({m.note.iloc[0].split('regime=')[-1]})" if len(m) else "")
             p = peak[(peak.function == family) & (peak.strategy == strategy)
                      & (peak.n == valid[sizes[-1]])]
-            r["reverse peak memory at the largest"] = (
-                f"{float(p.value.iloc[0]) / 1e9:.3g} GB" if len(p) else "")
+            r[f"peak memory at 10^{int(round(np.log10(sizes[-1])))} (reverse: tape, "
+              "adjoints)"] = f"{float(p.value.iloc[0]) / 1e9:.3g} GB" if len(p) else ""
             rows.append(r)
     return pd.DataFrame(rows)
 
