@@ -15,7 +15,7 @@ from costad.study.commands import main
 from costad.study.errors import ExperimentDefinitionError, UnknownExperimentError
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = ("graph", "gradient_vs_n", "jacobian_shape", "chain", "depth", "rnn",
+BUNDLED = ("calibrate", "graph", "gradient_vs_n", "jacobian_shape", "chain", "depth", "rnn",
            "checkpointing", "fd_accuracy", "descent", "peers")
 
 TOY = '''

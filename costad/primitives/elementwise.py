@@ -51,20 +51,9 @@ def _sub_jvp(tangents, out, a, b):
     return sub(ta, tb)
 
 
-def _sub_vjp_b(ct, out, a, b):
-    # Sum over b's broadcast axes before negating, not after: the negation then runs on b's
-    # elements, not the output's (x - x.max(axis=1, keepdims=True): 1 neg per row, not per
-    # element).
-    shape = tuple(shape_of(b))
-    if tuple(shape_of(ct)) == shape:                        # nothing broadcast (scalar code)
-        return neg(ct)
-    from .reductions import unbroadcast                     # (reductions imports this file)
-    return neg(unbroadcast(ct, shape))
-
-
 sub = register(Primitive(
     "sub", _op.sub, per_output_element("sub"), _sub_jvp,
-    (lambda ct, out, a, b: ct, _sub_vjp_b),
+    (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(ct)),
     abstract=elementwise_abstract, doc="a - b, elementwise with broadcasting"))
 
 

@@ -14,7 +14,7 @@ is loaded by every pytest session of a project that installs costad.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 __all__ = ["Settings", "Task", "run_study", "Experiment", "all_experiments", "names", "get",
@@ -23,11 +23,14 @@ __all__ = ["Settings", "Task", "run_study", "Experiment", "all_experiments", "na
 
 @dataclass(frozen=True)
 class Settings:
-    """How a study runs: quick mode (small grid), the random seed and timing repeats."""
+    """How a study runs: quick mode (small grid), the random seed and timing repeats; and
+    the machine's calibration (a `costad.Calibration`, or None), from which every timed row
+    gets its predicted time (`costad.study.model`)."""
 
     quick: bool = False
     seed: int = 0
     repeats: int = 5
+    calibration: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         # A bad setting is refused here, before any work (and before any file is written).
@@ -36,11 +39,18 @@ class Settings:
         if (isinstance(self.repeats, bool) or not isinstance(self.repeats, int)
                 or self.repeats < 1):
             raise ValueError(f"costad: repeats must be a positive integer, got {self.repeats!r}")
+        if self.calibration is not None:
+            from costad import Calibration
+            if not isinstance(self.calibration, Calibration):
+                raise TypeError(f"costad: Settings.calibration must be a costad.Calibration "
+                                f"or None, got {type(self.calibration).__name__}")
 
     @classmethod
-    def make(cls, quick: bool = False, seed: int = 0, repeats: int | None = None) -> "Settings":
+    def make(cls, quick: bool = False, seed: int = 0, repeats: int | None = None,
+             calibration=None) -> "Settings":
         """Settings with the default repeats of the mode (5, quick 2) unless given."""
-        return cls(quick, seed, repeats if repeats is not None else (2 if quick else 5))
+        return cls(quick, seed, repeats if repeats is not None else (2 if quick else 5),
+                   calibration)
 
 
 @dataclass(frozen=True)

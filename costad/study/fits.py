@@ -21,7 +21,8 @@ __all__ = ["Slope", "Sweep", "loglog_slope", "upper_half", "count_slope", "time_
            "fits_table", "FITS_COLUMNS"]
 
 FITS_COLUMNS = ["experiment", "function", "strategy", "x", "count_slope", "time_slope",
-                "time_slope_low", "time_slope_high"]
+                "time_slope_low", "time_slope_high", "compute_from", "compute_count_slope",
+                "compute_time_slope", "compute_time_low", "compute_time_high"]
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,15 @@ def count_slope(x, y) -> Slope:
     return Slope(s, s, s, len(frame))
 
 
-def time_slope(x, samples, boots: int = 400, seed: int = 0, level: float = 0.95) -> Slope:
-    """Slope of median time over the upper half of x, with a bootstrap interval.
+def time_slope(x, samples, boots: int = 400, seed: int = 0, level: float = 0.95,
+               whole: bool = False) -> Slope:
+    """Slope of median time over the upper half of x (``whole``: over every x given), with a
+    bootstrap interval.
 
     ``x`` and ``samples`` are parallel: one entry per timing sample (replicate).
     """
     frame = pd.DataFrame({"x": np.asarray(x, float), "t": np.asarray(samples, float)})
-    xs = upper_half(frame.x)
+    xs = np.unique(frame.x) if whole else upper_half(frame.x)
     groups = [frame.t[frame.x == v].to_numpy() for v in xs]
     if len(groups) < 2 or any(len(g) == 0 for g in groups):
         return Slope(float("nan"), float("nan"), float("nan"), len(groups))
@@ -107,12 +110,32 @@ class Sweep:
         return self.axis.get(function)
 
 
+def compute_regime_slopes(c: pd.DataFrame, t: pd.DataFrame, axis: str,
+                          start: float) -> tuple[Slope, Slope] | None:
+    """Count and time slopes over the points of a sweep from ``start`` on (where the time
+    model predicts compute- or memory-bound work), over the same points; None when fewer
+    than two timed points lie there."""
+    if not np.isfinite(start):
+        return None
+    t = t[t[axis].astype(float) >= start]
+    xs = np.unique(t[axis].astype(float))
+    if len(xs) < 2:
+        return None
+    c = c[c[axis].astype(float).isin(xs) & (c.value > 0)]
+    counted = loglog_slope(c[axis], c.value) if c[axis].nunique() >= 2 else float("nan")
+    return (Slope(counted, counted, counted, len(c)),
+            time_slope(t[axis], t.value.astype(float), whole=True))
+
+
 def fits_table(experiments, data: dict) -> pd.DataFrame:
-    """One row per curve: the exact slope of counts and the slope of times with its interval.
+    """One row per curve: the exact slope of counts and the slope of times with its interval
+    over the upper half of the sweep; and, where the results carry predictions, both slopes
+    over the part of the sweep predicted outside the overhead regime (``compute_from`` on).
 
     ``experiments``: the registered experiments (in order); ``data``: name -> (df, meta) of
     those whose results loaded.
     """
+    from .model import configurations, overhead_exit
     rows = []
     for experiment in experiments:
         sweep = experiment.fits
@@ -120,6 +143,7 @@ def fits_table(experiments, data: dict) -> pd.DataFrame:
             continue
         df = data[experiment.name][0]
         counts, times = counts_frame(df, sweep.kind), df[df.metric == "time"]
+        configs = configurations(df)
         for (function, strategy), c in counts.groupby(["function", "strategy"], sort=False):
             axis = sweep.axis_of(function)
             if axis is None:
@@ -127,9 +151,21 @@ def fits_table(experiments, data: dict) -> pd.DataFrame:
             t = times[(times.function == function) & (times.strategy == strategy)]
             cs = count_slope(c[axis], c.value)
             ts = time_slope(t[axis], t.value.astype(float)) if len(t) else None
+            mine = configs[(configs.function == function) & (configs.strategy == strategy)]
+            start = (overhead_exit(mine, axis).get((function, strategy), np.nan)
+                     if len(mine) else np.nan)
+            regime = compute_regime_slopes(c, t, axis, start) if len(t) else None
             rows.append({"experiment": experiment.name, "function": function,
                          "strategy": strategy, "x": axis, "count_slope": round(cs.value, 4),
                          "time_slope": None if ts is None else round(ts.value, 3),
                          "time_slope_low": None if ts is None else round(ts.low, 3),
-                         "time_slope_high": None if ts is None else round(ts.high, 3)})
+                         "time_slope_high": None if ts is None else round(ts.high, 3),
+                         "compute_from": None if regime is None else start,
+                         "compute_count_slope": None if regime is None
+                         else round(regime[0].value, 4),
+                         "compute_time_slope": None if regime is None
+                         else round(regime[1].value, 3),
+                         "compute_time_low": None if regime is None else round(regime[1].low, 3),
+                         "compute_time_high": None if regime is None
+                         else round(regime[1].high, 3)})
     return pd.DataFrame(rows, columns=FITS_COLUMNS)

@@ -3,12 +3,27 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["counts_frame", "times_frame", "metric_frame", "markdown_table", "number"]
+__all__ = ["ABSTRACT", "is_abstract", "counts_frame", "times_frame", "metric_frame",
+           "markdown_table", "number"]
+
+# The note of rows counted on abstract inputs (costad.ShapeDtype), not executed: exact
+# counts at sizes too large to run.
+ABSTRACT = "abstract"
 
 
-def counts_frame(df: pd.DataFrame, kind: str = "total") -> pd.DataFrame:
-    """The count rows of one kind ('total' by default), values as floats for plotting."""
-    out = df[(df.metric == "ops") & (df.kind == kind)].copy()
+def is_abstract(df: pd.DataFrame) -> pd.Series:
+    """Which rows were counted on abstract inputs (their note starts with "abstract")."""
+    return df.note.astype(str).str.startswith(ABSTRACT)
+
+
+def counts_frame(df: pd.DataFrame, kind: str = "total", abstract: bool | None = False
+                 ) -> pd.DataFrame:
+    """The count rows of one kind ('total' by default), values as floats for plotting:
+    executed ones (``abstract=False``, the default), abstract ones (True) or both (None)."""
+    out = df[(df.metric == "ops") & (df.kind == kind)]
+    if abstract is not None:
+        out = out[is_abstract(out) == abstract]
+    out = out.copy()
     out["value"] = out["value"].astype(float)
     return out
 
@@ -20,9 +35,14 @@ def times_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def metric_frame(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The rows of one metric (for example ``tape_bytes``), values as floats."""
-    out = df[df.metric == metric].copy()
+def metric_frame(df: pd.DataFrame, metric: str, abstract: bool | None = False
+                 ) -> pd.DataFrame:
+    """The rows of one metric (for example ``tape_bytes``), values as floats: executed ones
+    by default, as in `counts_frame`."""
+    out = df[df.metric == metric]
+    if abstract is not None:
+        out = out[is_abstract(out) == abstract]
+    out = out.copy()
     out["value"] = out["value"].astype(float)
     return out
 

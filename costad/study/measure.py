@@ -16,8 +16,9 @@ import numpy as np
 
 from costad import Cost, counting, tree_leaves
 
-__all__ = ["Timing", "time_call", "autorange", "sample", "count_call", "peak_bytes", "count_rows", "time_rows",
-           "row", "relative_error", "MIN_SAMPLE_SECONDS"]
+__all__ = ["Timing", "time_call", "time_calls", "autorange", "sample", "count_call", "peak_bytes",
+           "count_rows", "resource_rows", "time_rows", "row", "relative_error",
+           "MIN_SAMPLE_SECONDS"]
 
 # A timing sample lasts at least this long, so that the timer's resolution (well under a
 # microsecond for perf_counter) is negligible against it.
@@ -76,6 +77,28 @@ def sample(fn: Callable[[], object], loops: int) -> float:
     return (time.perf_counter() - start) / loops
 
 
+def time_calls(fns, repeats: int = 5, warmup: int = 1,
+               min_seconds: float = MIN_SAMPLE_SECONDS) -> list[Timing]:
+    """Time several calls in rounds: each call's loops are found as in `time_call`, then
+    every round takes one sample of each call in turn, ``repeats`` samples in all.
+
+    Interleaving spreads each call's samples over the whole measurement, so that a burst of
+    other work on the machine slows one sample of each call rather than every sample of
+    one: the fastest of a call's samples (`Timing.best`) is then a fair estimate for all.
+    """
+    if repeats < 1:
+        raise ValueError("costad: repeats must be at least 1")
+    fns = list(fns)
+    timings = []
+    for fn in fns:
+        one = time_call(fn, 1, warmup, min_seconds)
+        timings.append(Timing(list(one.samples), one.loops))
+    for _ in range(repeats - 1):
+        for fn, timing in zip(fns, timings):
+            timing.samples.append(sample(fn, timing.loops))
+    return timings
+
+
 def _loop_counts():
     scale = 1
     while True:
@@ -116,28 +139,46 @@ def row(base: dict, metric: str, value, unit: str, kind: str = "", replicate: in
     return r
 
 
-def count_rows(base: dict, cost: Cost, predicted_total: int | None = None) -> list[dict]:
-    """Rows for a counted cost: the total (with its prediction) and each kind; storage.
+def count_rows(base: dict, cost: Cost, predicted_total: int | None = None,
+               note: str = "") -> list[dict]:
+    """Rows for a counted cost: the total (with its prediction) and each kind; storage; and
+    what the time model reads (`resource_rows`).
 
     Storage rows, counted (reverse mode only): ``tape_nodes`` and ``tape_bytes`` (what the
     tape keeps, `Cost.stored_bytes`) and ``sweep_peak_bytes`` (`Cost.peak_bytes`: the most
     bytes alive during the reverse sweep, tape plus adjoints, or a checkpointed loop's
     working set). Measured memory is the separate metric ``peak_bytes`` (tracemalloc).
     """
-    rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total)]
-    rows += [row(base, "ops", n, "ops", kind=kind) for kind, n in sorted(cost.by_op.items())]
+    rows = [row(base, "ops", cost.total, "ops", kind="total", predicted=predicted_total,
+                note=note)]
+    rows += [row(base, "ops", n, "ops", kind=kind, note=note)
+             for kind, n in sorted(cost.by_op.items())]
     if cost.stored_nodes:
-        rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes"))
-        rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes"))
+        rows.append(row(base, "tape_nodes", cost.stored_nodes, "nodes", note=note))
+        rows.append(row(base, "tape_bytes", cost.stored_bytes, "bytes", note=note))
     if cost.peak_bytes:
-        rows.append(row(base, "sweep_peak_bytes", cost.peak_bytes, "bytes"))
+        rows.append(row(base, "sweep_peak_bytes", cost.peak_bytes, "bytes", note=note))
+    return rows + resource_rows(base, cost, note)
+
+
+def resource_rows(base: dict, cost: Cost, note: str = "") -> list[dict]:
+    """The counts a time prediction is computed from, each its own metric: ``calls``
+    (primitive applications, total and per primitive; unit count), ``work`` (operations per
+    primitive; unit ops) and ``bytes`` (read and written by primitives)."""
+    rows = [row(base, "calls", cost.total_calls, "count", kind="total", note=note)]
+    rows += [row(base, "calls", n, "count", kind=name, note=note)
+             for name, n in sorted(cost.calls.items())]
+    rows += [row(base, "work", n, "ops", kind=name, note=note)
+             for name, n in sorted(cost.work.items())]
+    rows.append(row(base, "bytes", cost.bytes, "bytes", kind="total", note=note))
     return rows
 
 
-def time_rows(base: dict, timing: Timing) -> list[dict]:
-    """One row per timing sample (seconds per call)."""
-    return [row(base, "time", t, "s", replicate=i, note=f"loops={timing.loops}")
-            for i, t in enumerate(timing.samples)]
+def time_rows(base: dict, timing: Timing, predicted: float | None = None) -> list[dict]:
+    """One row per timing sample (seconds per call), each with the predicted time (s) when
+    there is one (`costad.study.model`)."""
+    return [row(base, "time", t, "s", replicate=i, predicted=predicted,
+                note=f"loops={timing.loops}") for i, t in enumerate(timing.samples)]
 
 
 def relative_error(value, reference) -> float:

@@ -18,6 +18,11 @@ and optionally:
 - ``summary(df, meta) -> DataFrame``: its table (``meta``: the results' provenance),
   printed by ``costad show NAME`` (``--markdown`` for Markdown) and written in its report
   section (without it, `costad show` prints a generic summary and the report none).
+- ``tables(df) -> [(title, DataFrame)]``: further tables printed in its section of the report.
+
+Every experiment whose results carry predicted times (`costad.study.model`) also gets, from
+the report itself, a figure of predicted against measured time and its rows of the time
+model's accuracy.
 
 Modules of `costad.study.experiments` are found by `pkgutil` (names starting with ``_`` are
 skipped), so adding an experiment is adding a module there (plus its thin script in
@@ -58,6 +63,10 @@ def _no_claims(df, fits) -> list:
     return []
 
 
+def _no_tables(df) -> list:
+    return []
+
+
 @dataclass(frozen=True)
 class Experiment:
     """What the runner, the report and the command line need of one experiment module."""
@@ -73,6 +82,7 @@ class Experiment:
     fits: object = None
     claims: Callable = _no_claims
     summary: Callable | None = None
+    tables: Callable = _no_tables
     module: ModuleType | None = None
 
     @classmethod
@@ -92,7 +102,8 @@ class Experiment:
                    tasks=module.tasks, figures=getattr(module, "figures", _no_figures),
                    fits=getattr(module, "FITS", None),
                    claims=getattr(module, "claims", _no_claims),
-                   summary=getattr(module, "summary", None), module=module)
+                   summary=getattr(module, "summary", None),
+                   tables=getattr(module, "tables", _no_tables), module=module)
 
 
 _lock = threading.Lock()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from costad import __version__
 
-from . import content
+from . import content, modelreport
 from .claims import COLUMNS as CLAIM_COLUMNS
 from .fits import fits_table
 from .frames import markdown_table, number
@@ -117,7 +117,7 @@ def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
         if experiment.name in data:
             own = fits[fits.experiment == experiment.name]
             rows += experiment.claims(data[experiment.name][0], own)
-    return rows
+    return rows + modelreport.claims(data, fits)
 
 
 def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.DataFrame,
@@ -136,6 +136,7 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         for name, reason in missing.items():
             w(f"- `{name}`: {reason}\n")
         w("\n")
+    w(modelreport.section(data, markdown_table, FIGURE_DIR))
     for experiment in all_experiments():
         name = experiment.name
         w(f"## {experiment.title}\n\n")
@@ -149,8 +150,12 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
             w(f"Summary (`costad show {name} --markdown`):\n\n"
               + markdown_table(experiment.summary(*data[name]), number_format=number)
               + "\n\n")
+        for title, table in experiment.tables(data[name][0]):
+            w(f"{title}\n\n{markdown_table(table)}\n\n")
         f = fits[fits.experiment == name]
         if len(f):
+            w("Fitted log-log slopes (`fits.csv`; `compute_*`: over the points predicted "
+              "compute- or memory-bound, from `compute_from` on):\n\n")
             w(markdown_table(f.drop(columns="experiment")) + "\n\n")
         meta = data[name][1]
         w(f"Provenance: costad {meta.get('costad_version')}, commit "
@@ -193,7 +198,8 @@ def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
                 continue
             df, meta = data[experiment.name]
             stems = figures[experiment.name] = []
-            for stem, builder in experiment.figures(df).items():
+            builders = {**experiment.figures(df), **modelreport.figures(experiment.name, df)}
+            for stem, builder in builders.items():
                 outcome.files += _save(builder(), out_dir / FIGURE_DIR / stem, meta)
                 stems.append(stem)
     fits = fits_table(all_experiments(), data)

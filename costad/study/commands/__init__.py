@@ -1,8 +1,10 @@
-"""The `costad` command: one module per subcommand (list, run, show, report, bench-table,
-bench-compare, peers).
+"""The `costad` command: one module per subcommand (list, run, calibrate, count, show,
+report, bench-table, bench-compare, peers).
 
     costad list
     costad run NAME... | --all [--quick] [--results DIR] [--seed S] [--repeats N]
+    costad calibrate [--quick] [--results DIR] [--seed S] [--repeats N]
+    costad count PATH.py:FUNC --shape N[,N...] [--shape ...] [--dtype D] [--mode M] [--json]
     costad show NAME [--results DIR]
     costad report [--results DIR] [--out DIR] [--check]
     costad bench-table FILE.json [--results DIR --name NAME]
@@ -32,7 +34,8 @@ __all__ = ["main", "build_parser", "fail", "COMMANDS", "UsageError", "positive_i
 
 # The command modules, in the order of `costad --help` (`listing` is `costad list`: a
 # module called `list` would shadow the builtin in this package).
-COMMANDS = ("listing", "run", "show", "report", "bench_table", "bench_compare", "peers")
+COMMANDS = ("listing", "run", "calibrate", "count", "show", "report", "bench_table",
+            "bench_compare", "peers")
 
 
 class UsageError(Exception):

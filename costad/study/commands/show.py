@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import UnknownExperimentError
-from ..frames import markdown_table, number
+from ..frames import is_abstract, markdown_table, number
 from ..registry import get
 from ..results import ResultsError, load
 from . import fail, results_name
@@ -24,7 +24,9 @@ def add_arguments(parser) -> None:
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """One line per configuration: total counted ops, its prediction, and median time."""
+    """One line per configuration: total counted ops, its prediction, and median time (rows
+    counted on abstract inputs left out: they are not runs)."""
+    df = df[~is_abstract(df)]
     keys = ["function", "strategy", "n", "R", "T", "m", "param", "iteration"]
     keys = [k for k in keys if df[k].notna().any()]
     totals = df[(df.metric == "ops") & (df.kind.isin(["total", "mul"]))]
@@ -85,4 +87,8 @@ def run(args) -> int:
           f"{meta.get('cpu')}; units: ops = elementary operations, s = seconds per call")
     with pd.option_context("display.max_rows", 200, "display.width", 160):
         print(frame.to_string(index=False))
+    abstract = int((is_abstract(df) & (df.metric == "ops") & (df.kind == "total")).sum())
+    if abstract:
+        print(f"(and {abstract} configurations counted on abstract inputs, note 'abstract', "
+              "not shown)")
     return 0

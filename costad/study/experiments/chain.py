@@ -12,8 +12,11 @@ from .. import Settings, Task
 from ..claims import claim, exact_counts
 from ..fits import Sweep
 from ..frames import counts_frame, times_frame
-from ..measure import count_call, row, time_call, time_rows
-from ..plotting import STRATEGY_COLORS, TIME_LABEL, figure, finish, plot_counts, plot_times, theory
+from ..measure import count_call, resource_rows, row
+from ..recipes import timed
+from ..model import configurations
+from ..plotting import (STRATEGY_COLORS, TIME_LABEL, figure, finish, plot_counts, plot_times,
+                        shade_regimes, theory)
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "claims", "chain_figure"]
@@ -50,8 +53,9 @@ def _measure(function: str, dims: list[int], settings: Settings, **keys) -> list
                         predicted=chains.cost(dims, order), note=dims_note))
         rows.append(row(base, "ops", cost.by_op.get("add", 0), "ops", kind="add",
                         note=dims_note))
-        rows += time_rows(base, time_call(lambda: chains.multiply(mats, order),
-                                          settings.repeats))
+        rows += resource_rows(base, cost)
+        rows += timed(base, cost, lambda: chains.multiply(mats, order), settings.repeats,
+                      settings.calibration, 1)
     return rows
 
 
@@ -95,8 +99,10 @@ def chain_figure(df: pd.DataFrame):
         fixed = f"R = {int(R[0])}" if x == "n" else f"n = {int(n[0])}"
         label = "n (inner dimension)" if x == "n" else "R (number of factors - 1)"
         finish(ax, label, "scalar multiplications (mul)", f"counted, {fixed}")
-        plot_times(ax_t, times[times.function == function], x, ORDERS)
+        configs = configurations(df[df.function == function])
+        plot_times(ax_t, times[times.function == function], x, ORDERS, configs)
         finish(ax_t, label, TIME_LABEL, f"measured, {fixed}")
+        shade_regimes(ax_t, configs, x, ORDERS)
     fig.suptitle("chain rule association: dims [n]*(R+1) + [1]", fontsize=11)
     return fig
 

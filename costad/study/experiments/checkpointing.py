@@ -188,8 +188,13 @@ def _run(T: int, strategy: str, s: int | None, abstract: bool, settings: Setting
     predicted_total = (None if strategy == "plain"
                        else plain_cost.total + (expected - T) * step_ops())
     rows = count_rows(base, cost, predicted_total)
-    rows.append(row(base, "calls", cost.calls.get(STEP, 0), "count",
-                    kind=STEP, predicted=expected))
+    # The step's evaluations are its calls, already among count_rows' calls per primitive:
+    # that row carries revolve's prediction (one row per metric and kind, never two).
+    step_rows = [r for r in rows if r["metric"] == "calls" and r["kind"] == STEP]
+    if not step_rows:
+        step_rows = [row(base, "calls", 0, "count", kind=STEP)]
+        rows += step_rows
+    step_rows[0]["predicted"] = expected
     stats = cp.Executor(T).run(_schedule(strategy, T, s)).finish()
     for metric in ("peak_snapshots", "peak_tapes", "peak_states"):
         rows.append(row(base, metric, getattr(stats, metric), "count", note="schedule"))
@@ -231,7 +236,7 @@ def tasks(settings: Settings) -> list[Task]:
 def _points(df: pd.DataFrame, metric: str, kind: str = "") -> pd.DataFrame:
     """One metric's rows as (strategy, T, s, value, abstract), values as floats; revolve
     with s = T is also the curve ``revolve s = l`` (``curve`` column)."""
-    frame = metric_frame(df, metric)
+    frame = metric_frame(df, metric, abstract=None)
     if kind:
         frame = frame[frame.kind == kind]
     out = pd.DataFrame({"strategy": frame.strategy.to_numpy(),

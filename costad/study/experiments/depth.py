@@ -6,13 +6,15 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from costad import counted, value_and_grad
+from costad import ShapeDtype, counted, value_and_grad
 from costad.functions import mlp_backprop, mlp_init, mlp_loss
 
 from .. import Settings, Task
 from ..claims import claim
 from ..fits import Sweep
-from ..frames import counts_frame
+from ..abstract import strategy_cost
+from ..frames import ABSTRACT, counts_frame
+from ..measure import count_rows
 from ..plotting import cost_and_time, memory_panels
 from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
 
@@ -30,12 +32,25 @@ FITS = Sweep(kind="total", axis="R")
 WIDTH, BATCH, CLASSES, INPUTS = 16, 8, 4, 4
 STRATEGIES = ("fd", "forward", "reverse", "hand")
 BUDGET_N = {False: 2500, True: 600}        # fd and forward only up to this many parameters
+# The time model's companion: a wide MLP whose layers' matmuls dominate their time (fd and
+# forward fall outside the budget and are recorded as skipped), also counted on abstract
+# inputs up to about 10^9 parameters (R = 4096).
+WIDE, WIDE_WIDTH, WIDE_BATCH = "mlp-wide", 512, 128
+WIDTHS = {"mlp": (WIDTH, BATCH), WIDE: (WIDE_WIDTH, WIDE_BATCH)}
+# Finite differences and forward mode count one pass per input array on abstract inputs
+# (2R + 2 of them, each pass through all R layers): O(R^2) evaluations, so only this far.
+ABSTRACT_PASSES_R = 64
 
 
 def grid(settings: Settings) -> dict:
     return {"R": [1, 2, 4] if settings.quick else [1, 2, 4, 8, 16], "width": WIDTH,
             "batch": BATCH, "classes": CLASSES, "inputs": INPUTS,
-            "budget_n": BUDGET_N[settings.quick]}
+            "budget_n": BUDGET_N[settings.quick],
+            # from R = 2: with one hidden layer there is no width x width product yet
+            "wide": {"width": WIDE_WIDTH, "batch": WIDE_BATCH,
+                     "R": [2, 4] if settings.quick else [2, 4, 8, 16],
+                     "abstract_R": [2, 4, 64] if settings.quick else [2, 4, 16, 64, 256,
+                                                                      1024, 4096]}}
 
 
 def _hand(params, X, Y):
@@ -43,18 +58,20 @@ def _hand(params, X, Y):
     return counted(lambda p: mlp_backprop(p, X, Y))(params)
 
 
-def _run(R: int, settings: Settings) -> list[dict]:
+def _run(R: int, settings: Settings, function: str = "mlp") -> list[dict]:
+    width, batch = WIDTHS[function]
     rng = np.random.default_rng(settings.seed + R)
-    params = mlp_init([INPUTS] + [WIDTH] * R + [CLASSES], rng)
-    X = rng.standard_normal((BATCH, INPUTS))
-    Y = np.eye(CLASSES)[rng.integers(0, CLASSES, BATCH)]
+    params = mlp_init([INPUTS] + [width] * R + [CLASSES], rng)
+    X = rng.standard_normal((batch, INPUTS))
+    Y = np.eye(CLASSES)[rng.integers(0, CLASSES, batch)]
 
     def loss(p):
         return mlp_loss(p, X, Y)
 
     n = sum(p.size for p in params)
-    base = dict(experiment=NAME, function="mlp", n=n, R=R)
-    rows = measure_eval(base, loss, params, settings.repeats, None)
+    cal = settings.calibration
+    base = dict(experiment=NAME, function=function, n=n, R=R)
+    rows = measure_eval(base, loss, params, settings.repeats, None, cal)
     _, reference = value_and_grad(loss)(params)
     for strategy in STRATEGIES:
         if strategy in ("fd", "forward") and n > BUDGET_N[settings.quick]:
@@ -63,32 +80,65 @@ def _run(R: int, settings: Settings) -> list[dict]:
             continue
         fn = (partial(_hand, params, X, Y) if strategy == "hand"
               else gradient_call(loss, params, strategy))
-        rows += measure_gradient(base, strategy, fn, reference, settings.repeats)
+        rows += measure_gradient(base, strategy, fn, reference, settings.repeats, None, cal)
+    return rows
+
+
+def _abstract(settings: Settings) -> list[dict]:
+    """The wide MLP counted on abstract inputs (note "abstract"), every strategy, up to
+    about 10^9 parameters: shapes only, nothing of that size allocated."""
+    rng = np.random.default_rng(settings.seed)
+    X = rng.standard_normal((WIDE_BATCH, INPUTS))
+    Y = np.eye(CLASSES)[rng.integers(0, CLASSES, WIDE_BATCH)]
+    rows = []
+    for R in grid(settings)["wide"]["abstract_R"]:
+        widths = [INPUTS] + [WIDE_WIDTH] * R + [CLASSES]
+        spec = [s for a, b in zip(widths[:-1], widths[1:])
+                for s in (ShapeDtype((a, b)), ShapeDtype((b,)))]
+        base = dict(experiment=NAME, function=WIDE, n=sum(s.size for s in spec), R=R)
+        for strategy in ("eval",) + STRATEGIES:
+            if strategy in ("fd", "forward") and R > ABSTRACT_PASSES_R:
+                continue
+            cost = (strategy_cost(lambda p: mlp_backprop(p, X, Y), spec, "eval")
+                    if strategy == "hand" else
+                    strategy_cost(lambda p: mlp_loss(p, X, Y), spec, strategy))
+            rows += count_rows(dict(base, strategy=strategy), cost, note=ABSTRACT)
     return rows
 
 
 def tasks(settings: Settings) -> list[Task]:
-    return [Task(f"R={R}", partial(_run, R, settings)) for R in grid(settings)["R"]]
+    g = grid(settings)
+    return ([Task(f"R={R}", partial(_run, R, settings)) for R in g["R"]]
+            + [Task(f"wide R={R}", partial(_run, R, settings, WIDE)) for R in g["wide"]["R"]]
+            + [Task("wide, abstract", partial(_abstract, settings))])
 
 
 # ------------------------------------------------------------------------------ report
 
 def figures(df: pd.DataFrame) -> dict:
-    return {"depth": partial(cost_and_time, df, "R", "R (hidden layers)",
-                             ("eval", "fd", "forward", "reverse", "hand"),
-                             "MLP gradient against depth"),
-            "depth_memory": partial(memory_figure, df)}
+    mlp = df[df.function == "mlp"]
+    out = {"depth": partial(cost_and_time, mlp, "R", "R (hidden layers)",
+                            ("eval", "fd", "forward", "reverse", "hand"),
+                            "MLP gradient against depth"),
+           "depth_memory": partial(memory_figure, mlp)}
+    if (df.function == WIDE).any():
+        out["depth_wide"] = partial(cost_and_time, df[df.function == WIDE], "R",
+                                    "R (hidden layers)",
+                                    ("eval", "fd", "forward", "reverse", "hand"),
+                                    f"width {WIDE_WIDTH}, batch {WIDE_BATCH}")
+    return out
 
 
 def memory_figure(df: pd.DataFrame):
-    """Stored and peak bytes (counted) and measured peak memory against R."""
+    """Stored and peak bytes (counted) and measured peak memory against R (the narrow MLP,
+    where every strategy runs)."""
     return memory_panels(df, "R", "R (hidden layers)", STRATEGIES, "MLP memory")
 
 
 def claims(df: pd.DataFrame, fits: pd.DataFrame) -> list[dict]:
     agree = df[(df.metric == "agrees") & (df.strategy == "hand")]
-    c = counts_frame(df).pivot_table(index="R", columns="strategy", values="value",
-                                     aggfunc="first")
+    c = counts_frame(df[df.function == "mlp"]).pivot_table(
+        index="R", columns="strategy", values="value", aggfunc="first")
     ratio = (c["hand"] / c["reverse"]).max()
     return [claim(
         "C6", "backprop M_r = rho'(A_r x_r + b_r) grad x_{r+1}, grad A_r = M_r x_r^T, ...",

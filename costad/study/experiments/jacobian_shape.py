@@ -12,9 +12,11 @@ from .. import Settings, Task
 from ..claims import claim, exact_counts
 from ..fits import Sweep
 from ..frames import counts_frame, times_frame
-from ..measure import count_call, count_rows, relative_error, row, time_call, time_rows
+from ..measure import count_call, count_rows, relative_error, row
+from ..model import configurations
 from ..plotting import (COUNT_LABEL, STRATEGY_COLORS, TIME_LABEL, figure, finish, plot_counts,
-                        plot_times, theory)
+                        plot_times, shade_regimes, theory)
+from ..recipes import timed
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "claims", "predicted", "crossover", "jacobian_figure"]
@@ -31,7 +33,10 @@ FITS = Sweep(kind="total", axis="m")
 def grid(settings: Settings) -> dict:
     if settings.quick:
         return {"n": 16, "m": [1, 4, 16, 48]}
-    return {"n": 40, "m": [1, 2, 5, 10, 20, 40, 80, 160]}
+    # n = 400: each pass reads the m x n matrix A, so that from m of a few hundred on the
+    # passes' data, not their interpretation, sets the time (the model's compute or memory
+    # regime); the counted crossover sits near m = 2n.
+    return {"n": 400, "m": [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280]}
 
 
 def predicted(mode: str, n: int, m: int) -> int:
@@ -64,7 +69,9 @@ def _run(n: int, m: int, settings: Settings) -> list[dict]:
         cost, J = count_call(lambda: jac(x))
         rows += count_rows(b, cost, predicted(mode, n, m))
         rows.append(row(b, "rel_error", relative_error(J, reference), "1"))
-        rows += time_rows(b, time_call(lambda: jac(x), settings.repeats))
+        # n passes of f forward; reverse records f once and sweeps m times.
+        rows += timed(b, cost, lambda: jac(x), settings.repeats, settings.calibration,
+                      n if mode == "forward" else 1, m if mode == "reverse" else 1)
     return rows
 
 
@@ -110,8 +117,10 @@ def jacobian_figure(df: pd.DataFrame):
         ax_c.axvline(m_star, color="black", linestyle="-.", linewidth=1,
                      label=f"counted crossover m = {m_star:.0f}")
     finish(ax_c, "m (number of outputs)", COUNT_LABEL, f"Jacobian of tanh(Ax), n = {n}: counts")
-    plot_times(ax_t, times, "m", ("forward", "reverse"))
+    configs = configurations(df)
+    plot_times(ax_t, times, "m", ("forward", "reverse"), configs)
     finish(ax_t, "m (number of outputs)", TIME_LABEL, "measured time (median, min-max)")
+    shade_regimes(ax_t, configs, "m", ("forward", "reverse"))
     return fig
 
 

@@ -1,0 +1,152 @@
+"""The report's time-model parts: how well counts predict time, from results alone.
+
+For every experiment whose results carry predicted times (`costad.study.model`): a figure
+of predicted against measured time, its line of the accuracy table, and the largest misses.
+Across experiments: the claims rows T3 (the median and 90th percentile of
+|predicted / measured - 1|) and T4 (time slopes against count slopes where the model
+predicts compute- or memory-bound work), and the section of the README that explains them.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from .claims import claim
+from .model import accuracy, configurations
+from .plotting import model_figure
+
+__all__ = ["TARGET_MEDIAN", "TARGET_P90", "SLOPE_TOLERANCE", "figures", "accuracy_table",
+           "misses", "claims", "section", "all_configurations"]
+
+TARGET_MEDIAN, TARGET_P90 = 0.25, 1.00     # |predicted / measured - 1| (issue 12's targets)
+SLOPE_TOLERANCE = 0.15                     # time slope against count slope
+
+
+def all_configurations(data: dict) -> pd.DataFrame:
+    """Every timed configuration with a prediction, across experiments."""
+    frames = [configurations(df) for df, _ in data.values()]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def figures(name: str, df: pd.DataFrame) -> dict:
+    """``{stem: builder}``: the predicted-against-measured figure of one experiment (none
+    when its results carry no predictions)."""
+    configs = configurations(df)
+    if configs.empty:
+        return {}
+    return {f"model_{name}": partial(model_figure, configs,
+                                     f"{name}: predicted against measured time")}
+
+
+def accuracy_table(data: dict) -> pd.DataFrame:
+    """Per experiment with predictions: timed points, the median and 90th percentile of
+    |predicted / measured - 1|, the share within 25%, and the points per regime."""
+    rows = []
+    for name, (df, _) in data.items():
+        configs = configurations(df)
+        if configs.empty:
+            continue
+        stats = accuracy(configs)
+        miss = (configs.ratio - 1).abs()
+        regimes = configs.regime.value_counts()
+        rows.append({"experiment": name, "points": stats["count"],
+                     "median |pred/meas - 1|": f"{stats['median']:.0%}",
+                     "90th percentile": f"{stats['p90']:.0%}",
+                     "within 25%": f"{(miss <= 0.25).mean():.0%}",
+                     "overhead / compute / memory points": " / ".join(
+                         str(int(regimes.get(r, 0))) for r in ("overhead", "compute",
+                                                               "memory"))})
+    return pd.DataFrame(rows)
+
+
+def misses(data: dict, factor: float = 2.0, limit: int = 12) -> pd.DataFrame:
+    """The configurations the model misses by more than ``factor`` either way, largest
+    misses first (at most ``limit``)."""
+    configs = all_configurations(data)
+    if configs.empty:
+        return configs
+    configs = configs[(configs.ratio > factor) | (configs.ratio < 1 / factor)].copy()
+    configs["miss"] = np.abs(np.log(configs.ratio.astype(float)))
+    configs = configs.sort_values("miss", ascending=False).head(limit)
+    keys = [k for k in ("experiment", "function", "strategy", "n", "R", "T", "m")
+            if k in configs.columns and configs[k].notna().any()]
+    out = configs[keys].copy()
+    out["measured (s)"] = configs.measured.map(lambda v: f"{v:.3g}")
+    out["predicted (s)"] = configs.predicted.map(lambda v: f"{v:.3g}")
+    out["predicted / measured"] = configs.ratio.map(lambda v: f"{v:.2f}")
+    out["regime"] = configs.regime
+    return out.astype(object).where(out.notna(), "")
+
+
+def claims(data: dict, fits: pd.DataFrame) -> list[dict]:
+    """T3 (accuracy over every timed point) and T4 (slopes in the compute regime); none when
+    no results carry predictions."""
+    configs = all_configurations(data)
+    if configs.empty:
+        return []
+    stats = accuracy(configs)
+    rows = [claim(
+        "T3", "counts predict time: overhead x calls + max(work x time per op, bytes / "
+        "bandwidth), from a calibration measured apart from the study",
+        f"median |predicted/measured - 1| <= {TARGET_MEDIAN:.0%}, 90th percentile <= "
+        f"{TARGET_P90:.0%}",
+        f"median {stats['median']:.1%}, 90th percentile {stats['p90']:.0%} over "
+        f"{stats['count']} timed points",
+        stats["median"] <= TARGET_MEDIAN and stats["p90"] <= TARGET_P90)]
+    f = fits.dropna(subset=["compute_time_slope", "compute_count_slope"]) \
+        if len(fits) else fits
+    if len(f):
+        gap = (f.compute_time_slope.astype(float) - f.compute_count_slope.astype(float)).abs()
+        worst = f.loc[gap.idxmax()]
+        rows.append(claim(
+            "T4", "where the model predicts compute- or memory-bound work, time grows like "
+            "the counts", f"every time slope within {SLOPE_TOLERANCE} of its count slope",
+            f"{int((gap <= SLOPE_TOLERANCE).sum())}/{len(f)} curves within; largest gap "
+            f"{gap.max():.2f} ({worst.experiment} {worst.function} {worst.strategy}: time "
+            f"{worst.compute_time_slope:.2f}, count {worst.compute_count_slope:.2f})",
+            bool((gap <= SLOPE_TOLERANCE).all())))
+    return rows
+
+
+def section(data: dict, markdown_table, figure_dir: str) -> str:
+    """The README's section on the time model."""
+    out = ["## The time model: counts against time\n"]
+    configs = all_configurations(data)
+    if configs.empty:
+        out.append("No timed row carries a prediction: the results hold no calibration of the "
+                   "machine that ran them (`costad calibrate`, or `costad run --all`, which "
+                   "runs it first), so measured times are shown without a model.\n")
+        return "\n".join(out) + "\n"
+    out.append(
+        "Every timed row's prediction comes from its own counts (primitive calls, operations "
+        "per primitive, bytes moved) and the calibration of the `calibrate` experiment, "
+        "measured apart from the study and never fitted to its timings: time = per-call "
+        "overhead x calls + max(sum of operations x seconds per operation, bytes / "
+        "bandwidth). The largest term names the regime (overhead, compute, memory); time "
+        "panels carry a strip per strategy coloured by it, and their legends give the time "
+        "slope fitted where the model predicts compute- or memory-bound work. Measured "
+        "means the fastest of a configuration's samples, as in the calibration: other work "
+        "on the machine only ever slows a sample down.\n")
+    out.append(markdown_table(accuracy_table(data)) + "\n")
+    worst = misses(data)
+    if len(worst):
+        out.append("Where the model misses by more than a factor of 2 (largest first):\n")
+        out.append(markdown_table(worst) + "\n")
+        out.append(
+            "What the model leaves out, and so where it misses: memory that is allocated "
+            "rather than moved (NumPy's large temporaries come from the system allocator, "
+            "which can hand freed ones back to the system and fault them in again on the "
+            "next call: page faults take time but move no counted byte; reverse mode at "
+            "large n, which keeps many temporaries alive and frees them together, pays "
+            "most); the adjoint buffers of indexed reads (zeroed and accumulated into, "
+            "charged as additions but not as bytes); the working set, which the model "
+            "reads from the counts as bytes per call or a sweep's peak, between the "
+            "calibrated sizes; Python code between primitives (a family's slicing loop); "
+            "matrix-vector products, whose rate is far below the calibrated square "
+            "product's; and other work on a shared machine, which only ever adds time.\n")
+    else:
+        out.append("The model is within a factor of 2 of every timed point.\n")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,158 @@
+"""`costad count PATH.py:FUNC --shape ...` (issue 13): counts of a user's function at any
+size, loaded from its path, with one-line errors for every way the call can be wrong."""
+import json
+import sys
+import textwrap
+
+import pytest
+
+from costad.study import results
+from costad.study.commands import main
+from costad.study.provenance import provenance
+
+USER = textwrap.dedent('''
+    """A user's file: the seed example on a vector, and functions that go wrong."""
+    import numpy as np
+
+    def seed(x):
+        half = x.shape[0] // 2
+        t1, t2 = x[:half], x[half:]
+        t3 = np.exp(t1)
+        t4 = t2 * t3
+        return np.sum(t4 * np.sqrt(t1 + t4))
+
+    def layer(W, b):
+        return np.sum(np.tanh(W @ b))
+
+    def branchy(x):
+        if np.sum(x) > 0:
+            return np.sum(x)
+        return np.sum(x * x)
+
+    def vector(x):
+        return np.exp(x)
+
+    def broken(x):
+        return undefined_name + x
+
+    class Model:
+        @staticmethod
+        def loss(x):
+            return np.sum(x * x)
+
+    NOT_A_FUNCTION = 3
+''')
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "user_code.py"
+    path.write_text(USER)
+    return path
+
+
+def _run(capsys, *argv):
+    code = main(["count", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_counts_every_strategy_at_a_billion_inputs(user_file, capsys, tmp_path):
+    before_path = list(sys.path)
+    code, out, err = _run(capsys, f"{user_file}:seed", "--shape", "1000000000",
+                          "--results", str(tmp_path / "none"))
+    assert code == 0, err
+    assert sys.path == before_path                     # loading the file left no trace
+    assert "user_code" not in sys.modules
+    assert not any(name.startswith("_costad_count") for name in sys.modules)
+    n = 10 ** 9
+    K = 3 * n - 1
+    assert f"K = {K:,}" in out
+    lines = {line.split()[0]: line for line in out.splitlines()[2:7]}      # the table
+    assert f"{(n + 1) * K + 3 * n:,}" in lines["fd"]              # (n+1)K + 3n
+    assert f"{2 * n * K + 4 * n + K:,}" in lines["fd-central"]
+    assert lines["reverse"].split()[2] == "2.5"                    # 7.5n - 1 over 3n - 1
+    assert "reverse: add=1,999,999,999, div=500,000,000" in out
+    assert "no predicted times" in out and "costad calibrate" in out
+
+
+def test_json_output_and_several_arguments(user_file, capsys, tmp_path):
+    code, out, _ = _run(capsys, f"{user_file}:layer", "--shape", "30,20", "--shape", "20",
+                        "--mode", "reverse", "--json", "--results", str(tmp_path))
+    assert code == 0
+    data = json.loads(out)
+    assert data["n"] == 620 and [i["shape"] for i in data["inputs"]] == [[30, 20], [20]]
+    assert data["K"] == 30 * 20 + 30 * 19 + 30 + 29                 # matmul, tanh, sum
+    assert set(data["strategies"]) == {"eval", "reverse"}
+    assert data["strategies"]["reverse"]["ratio_to_K"] == pytest.approx(
+        data["strategies"]["reverse"]["total"] / data["K"])
+    assert data["calibration"] is None and "calibrat" in data["prediction_note"]
+    # a dotted name reaches an attribute; float32 halves the bytes
+    code, out, _ = _run(capsys, f"{user_file}:Model.loss", "--shape", "1000", "--json",
+                        "--mode", "eval", "--results", str(tmp_path))
+    code32, out32, _ = _run(capsys, f"{user_file}:Model.loss", "--shape", "1000", "--json",
+                            "--mode", "eval", "--dtype", "float32", "--results", str(tmp_path))
+    assert code == code32 == 0
+    bytes64 = json.loads(out)["strategies"]["eval"]["bytes"]
+    assert json.loads(out32)["strategies"]["eval"]["bytes"] * 2 == bytes64
+
+
+def test_predicted_times_come_from_this_machines_calibration(user_file, capsys, tmp_path,
+                                                             quick_frames):
+    results.write(quick_frames["calibrate"], "calibrate", tmp_path, provenance(["test"]))
+    code, out, _ = _run(capsys, f"{user_file}:seed", "--shape", "1000000", "--json",
+                        "--results", str(tmp_path))
+    assert code == 0
+    data = json.loads(out)
+    for strategy, entry in data["strategies"].items():
+        assert entry["predicted_s"] > 0 and entry["regime"] in ("overhead", "compute",
+                                                                "memory"), strategy
+    fd, reverse = data["strategies"]["fd"], data["strategies"]["reverse"]
+    assert fd["predicted_s"] > 1000 * reverse["predicted_s"]
+    code, out, _ = _run(capsys, f"{user_file}:seed", "--shape", "1000000",
+                        "--results", str(tmp_path))
+    assert "predicted (this machine)" in out and "predicted with the calibration" in out
+    # the calibration's rates are float64's: no guess for another dtype
+    code, out, _ = _run(capsys, f"{user_file}:seed", "--shape", "1000000", "--dtype",
+                        "float32", "--results", str(tmp_path))
+    assert code == 0 and "predicted (this machine)" not in out
+    assert "no predicted times: the calibration measures float64 operations" in out
+
+
+@pytest.mark.parametrize("target,extra,message", [
+    ("{path}:nope", [], "has no function 'nope' (it defines: Model, branchy, broken, layer, "
+                        "seed, vector)"),
+    ("{path}:NOT_A_FUNCTION", [], "is a int, not a function"),
+    ("{dir}/missing.py:seed", [], "does not exist"),
+    ("{dir}:seed", [], "is not a file"),
+    ("{path}", [], "expected PATH.py:FUNC"),
+    ("{path}:layer", ["--shape", "30,20", "--shape", "30"], "rejects inputs"),
+    ("{path}:branchy", ["--shape", "10"], "needs values, not only shapes"),
+    ("{path}:vector", ["--shape", "10"], "rejects inputs"),
+    ("{path}:broken", ["--shape", "10"], "failed on inputs"),
+    ("{path}:seed", ["--shape", "ten"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "-3"], "cannot be negative"),
+    ("{path}:seed", ["--shape", "10", "--dtype", "int64"], "must be a floating dtype"),
+    ("{path}:seed", ["--shape", "10", "--dtype", "nonsense"], "is not a NumPy dtype"),
+])
+def test_every_wrong_call_is_one_error_line_and_exit_1(user_file, capsys, target, extra,
+                                                       message):
+    argv = [target.format(path=user_file, dir=user_file.parent)]
+    if "--shape" not in extra:
+        argv += ["--shape", "10"]
+    code, out, err = _run(capsys, *argv, *extra)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("costad: error: "), err
+    assert message in err, err
+
+
+def test_a_file_that_fails_to_load_is_one_error_line(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x:\n    return x\n")
+    code, _, err = _run(capsys, f"{bad}:f", "--shape", "3")
+    assert code == 1 and "SyntaxError at line 1" in err and err.count("\n") == 1
+    raising = tmp_path / "raising.py"
+    raising.write_text("raise RuntimeError('no import for you')\n")
+    code, _, err = _run(capsys, f"{raising}:f", "--shape", "3")
+    assert code == 1 and "it raised RuntimeError: no import for you" in err
+    assert "_costad_count" not in " ".join(sys.modules)
