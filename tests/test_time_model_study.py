@@ -427,3 +427,21 @@ def test_time_calls_takes_its_samples_in_interleaved_rounds():
     assert [len(t.samples) for t in timings] == [3, 3] and all(t.loops == 1 for t in timings)
     with pytest.raises(ValueError, match="repeats"):
         time_calls([lambda: None], repeats=0)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_timing_sample_pauses_the_garbage_collector_and_restores_it(enabled):
+    import gc
+
+    from costad.study.measure import sample
+    seen = []
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        sample(lambda: seen.append(gc.isenabled()), 3)
+        assert seen == [False] * 3 and gc.isenabled() is enabled
+        with pytest.raises(ZeroDivisionError):                  # restored on an error too
+            sample(lambda: 1 / 0, 1)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
