@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["NAMESPACE", "seed_example", "seed_pairs_loop", "seed_vectorized", "rosenbrock",
-           "Family", "FAMILIES", "EXTRA_FAMILIES", "family", "mlp_init", "mlp_loss",
+           "Family", "FAMILIES", "EXTRA_FAMILIES", "family", "mlp_init", "mlp_loss", "mlp_K",
            "mlp_backprop", "logistic_loss", "rnn_init", "rnn_loss"]
 
 # What a family asks of its array namespace ``xp`` (besides operators, indexing, ``len`` and
@@ -249,6 +249,40 @@ def _build_mlp(n, seed, xp=np):
     return mlp, np.concatenate([p.ravel() for p in params])
 
 
+# The MLP of array code at the scale of a small network (the speed case of the README): four
+# layers of width 512, a batch of 256 and 512 classes; one size only, n = 4 (512^2 + 512).
+_WIDE_WIDTHS, _WIDE_BATCH = (512,) * 5, 256
+_WIDE_N = sum(a * b + b for a, b in zip(_WIDE_WIDTHS[:-1], _WIDE_WIDTHS[1:]))
+
+
+def _build_mlp_wide(n, seed, xp=np):
+    """`mlp_loss` with widths 512 x 5 on a (256, 512) batch, parameters flattened (n is
+    always `_WIDE_N`)."""
+    rng = np.random.default_rng(seed)
+    params = mlp_init(list(_WIDE_WIDTHS), rng)
+    X = rng.standard_normal((_WIDE_BATCH, _WIDE_WIDTHS[0]))
+    Y = np.eye(_WIDE_WIDTHS[-1])[rng.integers(0, _WIDE_WIDTHS[-1], _WIDE_BATCH)]
+    shapes = [p.shape for p in params]
+    X, Y = xp.asarray(X), xp.asarray(Y)
+
+    def mlp(theta):
+        return mlp_loss(_unflatten(theta, shapes), X, Y, xp=xp)
+    return mlp, np.concatenate([p.ravel() for p in params])
+
+
+def mlp_K(widths, batch: int) -> int:
+    """Count of `mlp_loss` with layer widths d_0, ..., d_{R+1} on a batch: per layer a
+    (batch, d_r) x (d_r, d_{r+1}) product (d_r mul and d_r - 1 add per entry), the bias, a
+    tanh on every hidden layer; then `logistic_loss` on (batch, d_{R+1})."""
+    layers = list(zip(widths[:-1], widths[1:]))
+    total = 0
+    for r, (d_in, d_out) in enumerate(layers):
+        total += batch * d_out * (d_in + (d_in - 1) + 1)
+        if r < len(layers) - 1:
+            total += batch * d_out                                  # tanh
+    return total + logistic_loss_K(batch, widths[-1])
+
+
 _RNN_STEPS = 10
 
 
@@ -284,10 +318,7 @@ def _rnn_K(n):
 
 
 def _mlp_K(n):
-    h, B, C, d = _mlp_width(n), _MLP_BATCH, _MLP_CLASSES, _MLP_IN
-    hidden = B * d * h + B * (d - 1) * h + B * h + B * h        # matmul, bias, tanh
-    last = B * h * C + B * (h - 1) * C + B * C                    # matmul, bias
-    return hidden + last + logistic_loss_K(B, C)
+    return mlp_K((_MLP_IN, _mlp_width(n), _MLP_CLASSES), _MLP_BATCH)
 
 
 def logistic_loss_K(B: int, C: int) -> int:
@@ -313,14 +344,18 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
 ]}
 
 
-# Two more: scalar code (a Python loop over scalars) and a loop over steps with shared
-# parameters. The study's peers experiment times them in every tool; they are not swept by
-# gradient_vs_n, where finite differences and forward mode on them would take minutes.
+# Three more: scalar code (a Python loop over scalars), a loop over steps with shared
+# parameters, and an MLP at the scale of a small network (one size). The study's peers
+# experiment times them in every tool; they are not swept by gradient_vs_n, where finite
+# differences and forward mode on them would take minutes.
 EXTRA_FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("seed-loop", "the lecture's example summed over n/2 pairs in a Python loop "
            "(scalar code)", _build_seed_loop, lambda n: 3 * n - 1, lambda n: max(2, n - n % 2)),
     Family("rnn", f"tanh RNN, {_RNN_STEPS} steps, state and input size d, n = 2d^2 + 2d "
            "shared parameters", _build_rnn, _rnn_K, _rnn_n),
+    Family("mlp-512", f"tanh MLP, widths 512 x 5, batch {_WIDE_BATCH}, 512 classes: one size, "
+           f"n = {_WIDE_N} parameters", _build_mlp_wide,
+           lambda n: mlp_K(_WIDE_WIDTHS, _WIDE_BATCH), lambda n: _WIDE_N),
 ]}
 
 

@@ -403,7 +403,7 @@ def _readme_table() -> str:
 
 def test_the_readme_table_is_what_costad_show_prints_from_committed_results(capsys):
     table = _readme_table()
-    assert len(table.splitlines()) > 4 and "`costad run peers`" in table.splitlines()[0]
+    assert len(table.splitlines()) > 4 and "`costad run peers" in table.splitlines()[0]
     for tool in ("costad, counted", "torch", "jax-jit", "jax-eager", "autograd"):
         assert f"| {tool}" in table
     if (ROOT / "results" / "peers.csv").exists():

@@ -26,7 +26,7 @@ __all__ = ["FAMILY_NAMES", "ADAPTERS", "all_adapters", "adapter", "build", "TOLE
            "available_peers", "gc_paused", "scalar_loop_rows"]
 
 # The families timed in every tool: array code of four kinds, scalar code, a loop over steps.
-FAMILY_NAMES = ("seed", "seed-loop", "rosenbrock", "logreg", "mlp", "rnn")
+FAMILY_NAMES = ("seed", "seed-loop", "rosenbrock", "logreg", "mlp", "mlp-512", "rnn")
 
 # Every tool and variant, costad first (its gradient is the reference).
 ADAPTERS = (CostadAdapter, TorchAdapter, JaxJitAdapter, JaxEagerAdapter, AutogradAdapter)
