@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import costad
@@ -646,11 +646,27 @@ PROGRAM_UNARY = {
     "nan_to_num": np.nan_to_num, "real": lambda a: np.real(a) + a.imag,
     "conj": lambda a: a.conj(),
 }
+# fmax and fmin have a kink where their arguments are equal, and central differences there
+# average the two one-sided derivatives (hypothesis found fmax(2 tanh(x + 0.5), x + 0.5) at
+# x = -0.5). A plain evaluation records how far each fmax/fmin was from its kink; points
+# closer than KINK_CLEARANCE are not differentiable points and are left out (`assume`).
+KINK_CLEARANCE = 1e-4
+_kink_gaps: list[float] = []
+
+
+def _kink_at(a, b):
+    """``b`` unchanged; on plain NumPy values, the distance from ``a`` recorded."""
+    if not isinstance(a, costad.core.Tracer) and not isinstance(b, costad.core.Tracer):
+        _kink_gaps.append(float(np.min(np.abs(np.asarray(a) - np.asarray(b)))))
+    return b
+
+
 PROGRAM_BINARY = {
     "add": lambda a, b: a + b, "mul": lambda a, b: a * b,
     "arctan2": lambda a, b: np.arctan2(a, b * b + 0.5), "hypot": lambda a, b: np.hypot(a, b + 3.0),
     "logaddexp": np.logaddexp, "logaddexp2": np.logaddexp2,
-    "fmax": lambda a, b: np.fmax(a, b + 0.5), "fmin": lambda a, b: np.fmin(a, b - 0.5),
+    "fmax": lambda a, b: np.fmax(a, _kink_at(a, b + 0.5)),
+    "fmin": lambda a, b: np.fmin(a, _kink_at(a, b - 0.5)),
     # remainders far from their jumps: quotient 1 (mod) and -1 (fmod), remainder in (2, 6)
     "mod": lambda a, b: (np.tanh(a) + 12.0) % (8.0 + 0.1 * np.tanh(b)),
     "fmod": lambda a, b: np.fmod(-12.0 - np.tanh(a), 8.0 + 0.1 * np.tanh(b)),
@@ -689,6 +705,9 @@ def build(program):
 def test_random_elementwise_programs_agree_across_modes(program, x):
     x = np.array(x)
     f = build(program)
+    _kink_gaps.clear()
+    f(x)
+    assume(min(_kink_gaps, default=math.inf) > KINK_CLEARANCE)
     g_rev = costad.grad(f)(x)
     g_fwd = costad.grad(f, mode="forward")(x)
     scale = 1.0 + np.abs(g_rev).max()
