@@ -280,3 +280,39 @@ def test_bench_table_refuses_names_that_are_not_plain_file_names(capsys, tmp_pat
     _one_line_failure(capsys, ["bench-table", str(a), "--results", str(out), f"--name={name}"],
                       "--name")
     assert not out.exists() and not (tmp_path / "x.csv").exists()
+
+
+# ------------------------------------------------------------------- one CPU per run
+
+needs_affinity = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
+                                    reason="the platform has no CPU affinity to set")
+
+
+@needs_affinity
+def test_one_cpu_holds_the_run_to_the_lowest_cpu_and_gives_the_others_back():
+    from costad.study.commands.run import one_cpu
+    allowed = os.sched_getaffinity(0)
+    with one_cpu() as cpu:
+        assert cpu == min(allowed) and os.sched_getaffinity(0) == {cpu}
+    assert os.sched_getaffinity(0) == allowed
+    with pytest.raises(RuntimeError):                   # given back on an error too
+        with one_cpu(max(allowed)):
+            assert os.sched_getaffinity(0) == {max(allowed)}
+            raise RuntimeError
+    assert os.sched_getaffinity(0) == allowed
+    with one_cpu(pin=False) as cpu:
+        assert cpu is None and os.sched_getaffinity(0) == allowed
+
+
+@needs_affinity
+def test_run_records_its_cpu_and_refuses_one_it_may_not_use(capsys, tmp_path):
+    from costad.study import results
+    assert main(["run", "graph", "--results", str(tmp_path)]) == 0
+    assert results.load("graph", tmp_path)[1]["cpu_pinned"] == min(os.sched_getaffinity(0))
+    assert main(["run", "graph", "--results", str(tmp_path), "--no-pin"]) == 0
+    assert results.load("graph", tmp_path)[1]["cpu_pinned"] is None
+    capsys.readouterr()
+    unusable = max(os.sched_getaffinity(0)) + 1
+    assert main(["run", "graph", "--results", str(tmp_path), "--cpu", str(unusable)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"CPU {unusable} is not available" in err

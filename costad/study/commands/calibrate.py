@@ -21,6 +21,8 @@ def add_arguments(parser) -> None:
                         help="random seed, a non-negative integer (default 0)")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
+    from .run import add_cpu_arguments
+    add_cpu_arguments(parser)
 
 
 def run(args) -> int:

@@ -1,6 +1,7 @@
 """`costad run`: run experiments and write results/NAME.csv and .json."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -14,7 +15,8 @@ from ..provenance import provenance
 from ..results import ResultsError, write
 from . import fail, nonnegative_int, positive_int
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "run_experiments"]
+__all__ = ["NAME", "HELP", "add_arguments", "add_cpu_arguments", "run", "run_experiments",
+           "one_cpu", "cpu_problem"]
 
 NAME = "run"
 HELP = "run experiments and write results/NAME.csv and .json"
@@ -31,6 +33,53 @@ def add_arguments(parser) -> None:
                         help="random seed, a non-negative integer (default 0)")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
+    add_cpu_arguments(parser)
+
+
+def add_cpu_arguments(parser) -> None:
+    """``--cpu N`` and ``--no-pin``: the CPU the run is held to (`one_cpu`)."""
+    parser.add_argument("--cpu", type=nonnegative_int, default=None,
+                        help="run on this CPU only (default: the lowest this process may use)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the operating system move the run between CPUs")
+
+
+def cpu_problem(cpu: int | None) -> str | None:
+    """Why this process cannot be held to ``cpu`` (None: it can, or the platform does not
+    pin at all)."""
+    if cpu is None or not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = os.sched_getaffinity(0)
+    if cpu not in allowed:
+        return (f"CPU {cpu} is not available to this process (it may use "
+                f"{', '.join(map(str, sorted(allowed)))})")
+    return None
+
+
+@contextlib.contextmanager
+def one_cpu(cpu: int | None = None, pin: bool = True):
+    """Hold this thread (and the threads it starts) to one CPU while the block runs, then
+    give back the CPUs it had; yields the CPU, or None where nothing was pinned (``pin``
+    false, or a platform without ``os.sched_setaffinity``).
+
+    Why: the calibration and the experiments it predicts must measure the same core. On a
+    shared machine cores differ: on the reference VM one of its two CPUs ran the same call
+    (mlp reverse mode at n = 3001) in 0.64 to 0.74 ms, the other in 0.97 to 1.18 ms, and an
+    unpinned process lands on either. Raises `ValueError` for a CPU this process may not use.
+    """
+    if not pin or not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    problem = cpu_problem(cpu)
+    if problem:
+        raise ValueError(problem)
+    allowed = os.sched_getaffinity(0)
+    chosen = min(allowed) if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    try:
+        yield chosen
+    finally:
+        os.sched_setaffinity(0, allowed)
 
 
 def _check_writable(directory: Path) -> str | None:
@@ -76,17 +125,23 @@ def run_experiments(chosen: list[str], args) -> int:
     BLAS runs on one thread throughout (threadpoolctl; the provenance records the pools as
     they were in use): the time model counts one core's operations, and a BLAS thread
     waiting for a core that another process holds would stall a matrix product for a
-    scheduler tick (milliseconds) on a busy machine.
+    scheduler tick (milliseconds) on a busy machine. The whole run is held to one CPU
+    (`one_cpu`, recorded as ``cpu_pinned``): the calibration and the experiments then
+    measure the same core.
     """
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        return _run_experiments(chosen, args)
+    cpu, pin = getattr(args, "cpu", None), not getattr(args, "no_pin", False)
+    problem = cpu_problem(cpu) if pin else None
+    if problem:
+        return fail(problem)
+    with one_cpu(cpu, pin) as pinned, threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        return _run_experiments(chosen, args, pinned)
 
 
 BLAS_THREADS = 1
 
 
-def _run_experiments(chosen: list[str], args) -> int:
+def _run_experiments(chosen: list[str], args, cpu: int | None = None) -> int:
     directory = Path(args.results)
     problem = _check_writable(directory)
     if problem:
@@ -117,6 +172,7 @@ def _run_experiments(chosen: list[str], args) -> int:
         meta = provenance(args.argv, grid=experiment.grid(settings), seed=settings.seed,
                           repeats=settings.repeats, quick=settings.quick,
                           description=experiment.description, blas_threads_limit=BLAS_THREADS,
+                          cpu_pinned=cpu,
                           seconds=round(time.perf_counter() - start, 1), **extra)
         try:
             csv_file, _ = write(df, name, directory, meta)
