@@ -35,6 +35,9 @@ USER = textwrap.dedent('''
     def broken(x):
         return undefined_name + x
 
+    def strided(x):
+        return np.sum(x[::2] * x[1::2])
+
     class Model:
         @staticmethod
         def loss(x):
@@ -121,7 +124,7 @@ def test_predicted_times_come_from_this_machines_calibration(user_file, capsys, 
 
 @pytest.mark.parametrize("target,extra,message", [
     ("{path}:nope", [], "has no function 'nope' (it defines: Model, branchy, broken, layer, "
-                        "seed, vector)"),
+                        "seed, strided, vector)"),
     ("{path}:NOT_A_FUNCTION", [], "is a int, not a function"),
     ("{dir}/missing.py:seed", [], "does not exist"),
     ("{dir}:seed", [], "is not a file"),
@@ -156,3 +159,26 @@ def test_a_file_that_fails_to_load_is_one_error_line(tmp_path, capsys):
     code, _, err = _run(capsys, f"{raising}:f", "--shape", "3")
     assert code == 1 and "it raised RuntimeError: no import for you" in err
     assert "_costad_count" not in " ".join(sys.modules)
+
+
+def test_a_strategy_that_cannot_count_abstractly_is_named_in_its_row(user_file, capsys,
+                                                                       tmp_path):
+    # reverse mode through a strided index at 10^9 is refused (nothing of that size is
+    # allocated); with --mode all the other strategies are still counted, and reverse says why
+    target = f"{user_file}:strided"
+    code, out, err = _run(capsys, target, "--shape", "1000000000", "--results", str(tmp_path))
+    assert code == 0 and err == ""
+    rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
+    assert "reverse" in rows and "not counted" in rows["reverse"] and "slice" in rows["reverse"]
+    for mode in ("eval", "fd", "fd-central", "forward"):
+        assert "not counted" not in rows[mode]
+    code, out, _ = _run(capsys, target, "--shape", "1000000000", "--json",
+                        "--results", str(tmp_path))
+    data = json.loads(out)
+    assert code == 0 and set(data["not_counted"]) == {"reverse"}
+    assert set(data["strategies"]) == {"eval", "fd", "fd-central", "forward"}
+    assert data["strategies"]["eval"]["total"] == 999_999_999      # 5 * 10^8 mul, sum adds
+    # asked for alone, the strategy that cannot be counted is the command's error
+    code, out, err = _run(capsys, target, "--shape", "1000000000", "--mode", "reverse",
+                          "--results", str(tmp_path))
+    assert code == 1 and out == "" and err.count("\n") == 1 and "slice" in err
