@@ -15,7 +15,7 @@ from ..provenance import provenance
 from ..results import ResultsError, write
 from . import fail, nonnegative_int, positive_int
 
-__all__ = ["NAME", "HELP", "add_arguments", "add_cpu_arguments", "run", "run_experiments",
+__all__ = ["NAME", "HELP", "add_arguments", "add_run_settings", "run", "run_experiments",
            "one_cpu", "cpu_problem"]
 
 NAME = "run"
@@ -25,19 +25,19 @@ HELP = "run experiments and write results/NAME.csv and .json"
 def add_arguments(parser) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME")
     parser.add_argument("--all", action="store_true", help="every experiment")
-    parser.add_argument("--quick", action="store_true",
-                        help="small grids (under a minute in all)")
+    add_run_settings(parser, quick_help="small grids (under a minute in all)")
+
+
+def add_run_settings(parser, quick_help: str) -> None:
+    """The settings of every command that runs experiments (`run_experiments`): --quick,
+    --results, --seed, --repeats, and the CPU the run is held to (--cpu, --no-pin)."""
+    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--results", default="results",
                         help="results folder (default: results)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="random seed, a non-negative integer (default 0)")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
-    add_cpu_arguments(parser)
-
-
-def add_cpu_arguments(parser) -> None:
-    """``--cpu N`` and ``--no-pin``: the CPU the run is held to (`one_cpu`)."""
     parser.add_argument("--cpu", type=nonnegative_int, default=None,
                         help="run on this CPU only (default: the lowest this process may use)")
     parser.add_argument("--no-pin", action="store_true",
