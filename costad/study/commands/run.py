@@ -5,9 +5,8 @@ import contextlib
 import os
 import sys
 import time
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from .. import Settings, get, names, run_study
 from ..calibration import NAME as CALIBRATION, load_for_run
