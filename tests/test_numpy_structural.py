@@ -703,3 +703,38 @@ def test_random_structural_programs(steps, shape, seed):
     g_reverse = costad.grad(f)(x)
     g_forward = costad.grad(f, mode="forward")(x)
     np.testing.assert_allclose(g_forward, g_reverse, rtol=1e-12, atol=1e-13)
+
+
+# ------------------------------------------------------------ constants shaped like x
+
+@pytest.mark.parametrize("mode", ["reverse", "forward", "fd-central"])
+def test_full_like_is_a_constant_unless_its_fill_is_traced(mode):
+    x = np.arange(1.0, 5.0)
+    g = costad.grad(lambda x: np.sum(x * np.full_like(x, 2.0)), mode=mode)(x)
+    np.testing.assert_allclose(g, 2.0 * np.ones(4), rtol=1e-6)
+    # a traced fill is differentiated through: d/dx0 sum(x0 * x) = sum(x) + x0
+    g = costad.grad(lambda x: np.sum(np.full_like(x, x[0]) * x), mode=mode)(x)
+    np.testing.assert_allclose(g, [x.sum() + x[0], x[0], x[0], x[0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("like", [np.zeros_like, np.ones_like,
+                                  lambda x: np.full_like(x, 3.0)],
+                         ids=["zeros_like", "ones_like", "full_like"])
+def test_constants_like_an_abstract_input_allocate_nothing_of_its_size(like):
+    import tracemalloc
+
+    def f(x):
+        return np.sum(x * like(x) + like(x))
+
+    spec, concrete = costad.ShapeDtype((40,)), np.linspace(0.5, 2.0, 40)
+    for mode in ("reverse", "forward", "fd"):
+        a = costad.count(costad.value_and_grad(f, mode=mode), spec)
+        b = costad.count(costad.value_and_grad(f, mode=mode), concrete)
+        assert (a.by_op, a.calls, a.bytes) == (b.by_op, b.calls, b.bytes)
+    tracemalloc.start()
+    try:
+        cost = costad.count(costad.value_and_grad(f), costad.ShapeDtype((10 ** 9,)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert cost.total > 10 ** 9 and peak < 10 ** 7          # not 8 GB: nothing of size n

@@ -416,15 +416,38 @@ implements(np.ndim)(lambda x: len(shape_of(x)))
 implements(np.size)(lambda x, axis=None: size_of(x) if axis is None else shape_of(x)[axis])
 
 
+def _constant(shape, fill, dtype, abstract: bool):
+    """An array of ``fill`` (constants are free). Shaped like an abstract input it is a
+    read-only zero-stride view of one element, so that counting at n = 10^9 allocates
+    nothing of that size; otherwise a fresh writable array, as NumPy gives."""
+    if abstract:
+        return np.broadcast_to(np.asarray(fill, dtype=dtype), shape)
+    return np.full(shape, fill, dtype=dtype)
+
+
 def _constant_like(fill):
     def like(x, dtype=None, order="K", subok=True, shape=None, *, device=None):
-        return np.full(shape_of(x) if shape is None else shape, fill,
-                       dtype=dtype or dtype_of(x))                        # constants are free
+        return _constant(shape_of(x) if shape is None else shape, fill,
+                         dtype or dtype_of(x), is_abstract(x))
     return like
+
+
+def _full_like(x, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    shape = shape_of(x) if shape is None else shape
+    if isinstance(fill_value, Tracer):
+        # A traced fill is a value to differentiate through: broadcast it (x gives only
+        # the shape), never take its plain value.
+        if dtype is not None:
+            raise UnsupportedOperationError(
+                "costad: numpy.full_like with a traced fill_value and a dtype (cast the "
+                "fill first)")
+        return np.broadcast_to(fill_value, shape)
+    return _constant(shape, fill_value, dtype or dtype_of(x), is_abstract(x))
 
 
 implements(np.zeros_like)(_constant_like(0.0))
 implements(np.ones_like)(_constant_like(1.0))
+implements(np.full_like)(_full_like)
 
 
 def _getitem(self, index):
