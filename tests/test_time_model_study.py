@@ -286,6 +286,23 @@ def test_costad_calibrate_writes_and_prints_the_parameters(tmp_path, capsys, mon
     assert notes.str.contains("recorded as 1e-12").any()      # a flat fit says so
 
 
+def test_costad_show_prints_small_numbers_with_their_digits(tmp_path, capsys, monkeypatch):
+    # pandas' default six decimals printed every seconds-per-operation of a calibration
+    # (and fd_accuracy's smallest errors) as 0.0: the plain table keeps significant digits
+    monkeypatch.setattr(calibration, "time_calls", _fake_timer)
+    assert main(["calibrate", "--quick", "--results", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["show", "calibrate", "--results", str(tmp_path)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.split()[:1] in (["element_s"], ["default_element_s"], ["call_s"])]
+    df = results.load("calibrate", tmp_path)[0]
+    params = df[(df.function == "parameter")
+                & df.metric.isin(["element_s", "default_element_s", "call_s"])]
+    assert len(rows) == len(params) > 0
+    for row, value in zip(rows, params.value):
+        assert float(row[-2]) == pytest.approx(float(value), rel=1e-5), row
+
+
 def _fake_timer(fns, repeats=5, warmup=1, min_seconds=0.0):
     """A stand-in for `time_calls` that runs each call once and reports 1 ms, whatever it
     did: the fits then find no slope, which the calibration records as its floor, and says
