@@ -316,3 +316,12 @@ def test_run_records_its_cpu_and_refuses_one_it_may_not_use(capsys, tmp_path):
     assert main(["run", "graph", "--results", str(tmp_path), "--cpu", str(unusable)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"CPU {unusable} is not available" in err
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+def test_cpu_and_no_pin_together_are_refused(capsys, tmp_path, command):
+    # --no-pin used to win silently: the run was not held to the CPU asked for
+    _one_line_failure(capsys, [command, "--results", str(tmp_path), "--cpu", "0", "--no-pin"]
+                      + (["graph"] if command == "run" else []), "--no-pin", "--cpu")
+    assert not list(tmp_path.iterdir())
+

@@ -38,10 +38,12 @@ def add_arguments(parser) -> None:
 
 def add_cpu_arguments(parser) -> None:
     """``--cpu N`` and ``--no-pin``: the CPU the run is held to (`one_cpu`)."""
-    parser.add_argument("--cpu", type=nonnegative_int, default=None,
-                        help="run on this CPU only (default: the lowest this process may use)")
-    parser.add_argument("--no-pin", action="store_true",
-                        help="let the operating system move the run between CPUs")
+    # One or the other: `--cpu 1 --no-pin` would otherwise drop the CPU asked for unsaid.
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--cpu", type=nonnegative_int, default=None,
+                       help="run on this CPU only (default: the lowest this process may use)")
+    group.add_argument("--no-pin", action="store_true",
+                       help="let the operating system move the run between CPUs")
 
 
 def cpu_problem(cpu: int | None) -> str | None:
