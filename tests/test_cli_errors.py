@@ -325,3 +325,8 @@ def test_cpu_and_no_pin_together_are_refused(capsys, tmp_path, command):
                       + (["graph"] if command == "run" else []), "--no-pin", "--cpu")
     assert not list(tmp_path.iterdir())
 
+
+def test_a_missing_results_file_names_the_folder_to_run_into(capsys, tmp_path):
+    # the hint said `costad run graph`, which writes into results/, not the folder asked for
+    _one_line_failure(capsys, ["show", "graph", "--results", str(tmp_path)],
+                      f"run `costad run graph --results {tmp_path}`")

@@ -261,7 +261,9 @@ def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Pat
 def _read(path: Path, name: str) -> bytes:
     """The bytes of one results file, or a ResultsError saying why not."""
     if not path.exists() and not path.is_symlink():
-        raise ResultsError(f"costad: {path} is missing; run `costad run {name}`")
+        # The hint names the folder: `costad run NAME` alone would write into results/.
+        where = "" if path.parent == Path("results") else f" --results {path.parent}"
+        raise ResultsError(f"costad: {path} is missing; run `costad run {name}{where}`")
     if path.is_dir():
         raise ResultsError(f"costad: {path} is a folder, not a results file")
     try:
