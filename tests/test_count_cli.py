@@ -135,6 +135,11 @@ def test_predicted_times_come_from_this_machines_calibration(user_file, capsys, 
     ("{path}:broken", ["--shape", "10"], "failed on inputs"),
     ("{path}:seed", ["--shape", "ten"], "--shape expects integers"),
     ("{path}:seed", ["--shape", "-3"], "cannot be negative"),
+    # typos once counted another shape than meant: "3,,4" as (3, 4), "3x" and "[3]]" as (3,)
+    ("{path}:seed", ["--shape", "3,,4"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "3x"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "[3]]"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "(3"], "--shape expects integers"),
     ("{path}:seed", ["--shape", "10", "--dtype", "int64"], "must be a floating dtype"),
     ("{path}:seed", ["--shape", "10", "--dtype", "nonsense"], "is not a NumPy dtype"),
 ])
@@ -182,3 +187,11 @@ def test_a_strategy_that_cannot_count_abstractly_is_named_in_its_row(user_file, 
     code, out, err = _run(capsys, target, "--shape", "1000000000", "--mode", "reverse",
                           "--results", str(tmp_path))
     assert code == 1 and out == "" and err.count("\n") == 1 and "slice" in err
+
+
+def test_parse_shape_reads_the_documented_forms():
+    from costad.study.commands.count import parse_shape
+    assert parse_shape("1000000") == (1000000,)
+    assert parse_shape("30,20") == parse_shape("30x20") == parse_shape("(30, 20)") == (30, 20)
+    assert parse_shape("(3,)") == parse_shape("[3]") == (3,)
+    assert parse_shape("") == parse_shape("()") == ()

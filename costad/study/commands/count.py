@@ -39,15 +39,22 @@ class _CountError(Exception):
 def parse_shape(text: str) -> tuple[int, ...]:
     """A shape from the command line: "1000000", "30,20", "30x20", "(30, 20)"; "" or "()"
     is a scalar."""
-    cleaned = text.strip().strip("()[]").replace("x", ",").replace(" ", "")
+    refused = ValueError(f"--shape expects integers separated by commas, got {text!r}")
+    cleaned = text.strip().replace(" ", "")
+    # One pair of brackets, matched; not any mix of them stripped from both ends.
+    if cleaned[:1] in ("(", "["):
+        if cleaned[-1:] != {"(": ")", "[": "]"}[cleaned[0]]:
+            raise refused
+        cleaned = cleaned[1:-1]
     if cleaned == "":
         return ()
-    parts = [p for p in cleaned.split(",") if p != ""]
+    # One trailing comma is Python's one-element tuple, "(3,)"; an empty part anywhere
+    # else ("3,,4", "3x") is a typo, and dropping it would count another shape than meant.
+    parts = cleaned.removesuffix(",").replace("x", ",").split(",")
     try:
-        shape = tuple(int(p) for p in parts)
+        shape = tuple(int(p) for p in parts)   # int("") fails: an empty part is refused
     except ValueError:
-        raise ValueError(f"--shape expects integers separated by commas, got {text!r}") \
-            from None
+        raise refused from None
     if any(n < 0 for n in shape):
         raise ValueError(f"--shape cannot be negative, got {text!r}")
     return shape
