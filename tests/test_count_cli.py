@@ -166,6 +166,35 @@ def test_a_file_that_fails_to_load_is_one_error_line(tmp_path, capsys):
     assert "_costad_count" not in " ".join(sys.modules)
 
 
+def test_a_script_that_exits_is_one_error_line_and_sees_no_costad_arguments(tmp_path,
+                                                                            capsys):
+    # sys.exit in the file or the function ended costad with the script's code (0: success
+    # with no output), and a script's top-level argparse was handed costad's own arguments
+    exiting = tmp_path / "exiting.py"
+    exiting.write_text("import sys\nsys.exit(3)\n")
+    code, out, err = _run(capsys, f"{exiting}:f", "--shape", "3")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "top-level code called sys.exit(3)" in err
+    quitting = tmp_path / "quitting.py"
+    quitting.write_text("import sys\ndef f(x):\n    sys.exit(0)\n")
+    code, out, err = _run(capsys, f"{quitting}:f", "--shape", "3")
+    assert code == 1 and out == "" and "the function called sys.exit(0)" in err
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent("""
+        import argparse
+        import numpy as np
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        args = parser.parse_args()
+        def f(x):
+            return np.sum(x * x)
+        """))
+    argv = list(sys.argv)
+    code, out, err = _run(capsys, f"{script}:f", "--shape", "3")
+    assert code == 0 and "K = 5 operations" in out, err
+    assert sys.argv == argv
+
+
 def test_a_strategy_that_cannot_count_abstractly_is_named_in_its_row(user_file, capsys,
                                                                        tmp_path):
     # reverse mode through a strided index at 10^9 is refused (nothing of that size is
