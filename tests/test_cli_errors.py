@@ -172,6 +172,28 @@ def test_show_refuses_a_non_integer_count(capsys, graph_results, tmp_path, bad):
                       repr(bad))
 
 
+@pytest.mark.parametrize("column, old, new", [("value", "5", "-5"), ("n", "2", "-2")])
+def test_show_refuses_a_negative_count(capsys, graph_results, tmp_path, column, old, new):
+    # a count of -5 operations (or n = -2) loaded and printed as if measured
+    directory = _copy_graph(graph_results, tmp_path)
+    csv_file = directory / "graph.csv"
+    lines = csv_file.read_text().splitlines()
+    header = lines[0].split(",")
+    at = header.index(column)
+    for i, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[at] == old and (column != "value" or cells[header.index("unit")] == "ops"):
+            cells[at] = new
+            lines[i] = ",".join(cells)
+            break
+    else:
+        raise AssertionError("no row to edit")
+    csv_file.write_text("\n".join(lines) + "\n")
+    _rehash(directory)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
+                      "is negative")
+
+
 def test_show_refuses_bad_names(capsys, graph_results):
     _one_line_failure(capsys, ["show", "../graph", "--results", str(graph_results)], "name")
     _one_line_failure(capsys, ["show", "", "--results", str(graph_results)], "name")

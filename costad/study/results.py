@@ -348,11 +348,17 @@ def _parse(text: str, unit: str, csv_file: Path, line: int, column: str):
     if text == "":
         return None
     try:
-        return int(text) if unit in INTEGER_UNITS else float(text)
+        value = int(text) if unit in INTEGER_UNITS else float(text)
     except ValueError:
         kind = "an integer" if unit in INTEGER_UNITS else "a number"
         raise ResultsError(f"costad: {csv_file} line {line}: {column} {text!r} is not {kind} "
                            f"(unit {unit!r})") from None
+    if unit in INTEGER_UNITS and value < 0:
+        # Counts, bytes, sizes and indices are never negative: shown or plotted, a negative
+        # one would be a wrong number that looks measured.
+        raise ResultsError(f"costad: {csv_file} line {line}: {column} {text!r} is negative "
+                           f"(unit {unit!r})")
+    return value
 
 
 def _check_name(name) -> None:
