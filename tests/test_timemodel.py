@@ -78,3 +78,14 @@ def test_calibration_accepts_numpy_integers_and_predict_time_checks_its_argument
         predict_time(None, CAL)
     with pytest.raises(ValueError, match="^costad: not a calibration: calibration"):
         Calibration.from_dict({**CAL.to_dict(), "default_element_s": "nan"})
+
+
+def test_a_cost_refuses_counts_that_are_not_non_negative_integers():
+    # Cost(calls={"add": -1}) predicted -1 us, and 1.5 calls were silently 1
+    for bad in ({"calls": {"add": -1}}, {"calls": {"add": 1.5}}, {"work": {"add": -5}},
+                {"bytes": -8}, {"by_op": {"mul": 0.5}}, {"peak_bytes": True}):
+        with pytest.raises(ValueError, match="non-negative integers"):
+            costad.Cost(**bad)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        costad.Cost({"mul": 2}) * -1
+    assert costad.Cost(calls={"add": np.int64(3), "mul": 2.0}).calls == {"add": 3, "mul": 2}
