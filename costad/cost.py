@@ -13,12 +13,25 @@ Counters are per thread: two threads counting at once each see only their own wo
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 from typing import Iterator, Mapping
 
 __all__ = ["Cost", "counting", "charge", "charge_accumulation", "charge_call", "charge_cost",
            "charge_storage", "charge_peak",
            "is_counting", "repeated", "uncounted", "sweeping", "sweep_base"]
+
+
+def _count(name: str, value) -> int:
+    """``value`` as a count: a non-negative integer. int() alone would turn 1.5 calls into 1
+    and keep -1, and a time predicted from them would be a wrong number that looks right."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)                        # 2.0 calls are 2; 1.5 are not a count
+    number = value if isinstance(value, float) else operator.index(value)
+    if isinstance(number, float) or isinstance(value, bool) or number < 0:
+        raise ValueError(f"costad: a Cost's counts are non-negative integers; {name} is "
+                         f"{value!r}")
+    return int(number)
 
 
 class Cost:
@@ -48,13 +61,13 @@ class Cost:
                  stored_bytes: int = 0, *, calls: Mapping[str, int] | None = None,
                  work: Mapping[str, int] | None = None, bytes: int = 0,  # noqa: A002
                  peak_bytes: int = 0):
-        self.by_op: dict[str, int] = {k: int(v) for k, v in (by_op or {}).items() if v}
-        self.calls: dict[str, int] = {k: int(v) for k, v in (calls or {}).items() if v}
-        self.work: dict[str, int] = {k: int(v) for k, v in (work or {}).items() if v}
-        self.bytes = int(bytes)
-        self.stored_nodes = int(stored_nodes)
-        self.stored_bytes = int(stored_bytes)
-        self.peak_bytes = int(peak_bytes)
+        self.by_op: dict[str, int] = {k: _count(k, v) for k, v in (by_op or {}).items() if v}
+        self.calls: dict[str, int] = {k: _count(k, v) for k, v in (calls or {}).items() if v}
+        self.work: dict[str, int] = {k: _count(k, v) for k, v in (work or {}).items() if v}
+        self.bytes = _count("bytes", bytes)
+        self.stored_nodes = _count("stored_nodes", stored_nodes)
+        self.stored_bytes = _count("stored_bytes", stored_bytes)
+        self.peak_bytes = _count("peak_bytes", peak_bytes)
 
     @property
     def total(self) -> int:

@@ -24,6 +24,7 @@ says so.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -102,12 +103,15 @@ class Calibration:
                        float(data["default_element_s"]), float(data["bandwidth_bytes_per_s"]),
                        dict(data.get("source", {})))
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"costad: not a calibration: {err}") from None
+            raise ValueError(f"costad: not a calibration: "
+                             f"{str(err).removeprefix('costad: ')}") from None
 
 
 def _positive(name: str, value) -> float:
     try:
-        number = float(value) if isinstance(value, (int, float, np.floating)) and not \
+        # Any real number, NumPy's integers and floats included (a bandwidth read from a
+        # table is often an np.int64); booleans and strings are not seconds.
+        number = float(value) if isinstance(value, numbers.Real) and not \
             isinstance(value, (bool, np.bool_)) else math.nan
     except OverflowError:
         number = math.inf
@@ -136,6 +140,13 @@ class Prediction:
 def predict_time(cost: Cost, calibration: Calibration, strategy: str = "eval") -> Prediction:
     """The time the counted work should take on the calibrated machine (a pure function of
     the counts and the calibration)."""
+    # Checked here: the wrong object would otherwise fail deep inside as an AttributeError.
+    if not isinstance(cost, Cost):
+        raise TypeError(f"costad: predict_time needs a costad.Cost (from costad.count or "
+                        f"costad.counting), got {type(cost).__name__}")
+    if not isinstance(calibration, Calibration):
+        raise TypeError(f"costad: predict_time needs a costad.Calibration (Calibration(...) "
+                        f"or Calibration.from_dict), got {type(calibration).__name__}")
     overhead = cost.total_calls * calibration.overhead_for(strategy)
     compute = sum(ops * calibration.element_s.get(name, calibration.default_element_s)
                   for name, ops in cost.work.items())

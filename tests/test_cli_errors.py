@@ -172,6 +172,28 @@ def test_show_refuses_a_non_integer_count(capsys, graph_results, tmp_path, bad):
                       repr(bad))
 
 
+@pytest.mark.parametrize("column, old, new", [("value", "5", "-5"), ("n", "2", "-2")])
+def test_show_refuses_a_negative_count(capsys, graph_results, tmp_path, column, old, new):
+    # a count of -5 operations (or n = -2) loaded and printed as if measured
+    directory = _copy_graph(graph_results, tmp_path)
+    csv_file = directory / "graph.csv"
+    lines = csv_file.read_text().splitlines()
+    header = lines[0].split(",")
+    at = header.index(column)
+    for i, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[at] == old and (column != "value" or cells[header.index("unit")] == "ops"):
+            cells[at] = new
+            lines[i] = ",".join(cells)
+            break
+    else:
+        raise AssertionError("no row to edit")
+    csv_file.write_text("\n".join(lines) + "\n")
+    _rehash(directory)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
+                      "is negative")
+
+
 def test_show_refuses_bad_names(capsys, graph_results):
     _one_line_failure(capsys, ["show", "../graph", "--results", str(graph_results)], "name")
     _one_line_failure(capsys, ["show", "", "--results", str(graph_results)], "name")
@@ -316,3 +338,17 @@ def test_run_records_its_cpu_and_refuses_one_it_may_not_use(capsys, tmp_path):
     assert main(["run", "graph", "--results", str(tmp_path), "--cpu", str(unusable)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"CPU {unusable} is not available" in err
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+def test_cpu_and_no_pin_together_are_refused(capsys, tmp_path, command):
+    # --no-pin used to win silently: the run was not held to the CPU asked for
+    _one_line_failure(capsys, [command, "--results", str(tmp_path), "--cpu", "0", "--no-pin"]
+                      + (["graph"] if command == "run" else []), "--no-pin", "--cpu")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_results_file_names_the_folder_to_run_into(capsys, tmp_path):
+    # the hint said `costad run graph`, which writes into results/, not the folder asked for
+    _one_line_failure(capsys, ["show", "graph", "--results", str(tmp_path)],
+                      f"run `costad run graph --results {tmp_path}`")

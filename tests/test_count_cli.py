@@ -135,6 +135,11 @@ def test_predicted_times_come_from_this_machines_calibration(user_file, capsys, 
     ("{path}:broken", ["--shape", "10"], "failed on inputs"),
     ("{path}:seed", ["--shape", "ten"], "--shape expects integers"),
     ("{path}:seed", ["--shape", "-3"], "cannot be negative"),
+    # typos once counted another shape than meant: "3,,4" as (3, 4), "3x" and "[3]]" as (3,)
+    ("{path}:seed", ["--shape", "3,,4"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "3x"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "[3]]"], "--shape expects integers"),
+    ("{path}:seed", ["--shape", "(3"], "--shape expects integers"),
     ("{path}:seed", ["--shape", "10", "--dtype", "int64"], "must be a floating dtype"),
     ("{path}:seed", ["--shape", "10", "--dtype", "nonsense"], "is not a NumPy dtype"),
 ])
@@ -161,6 +166,35 @@ def test_a_file_that_fails_to_load_is_one_error_line(tmp_path, capsys):
     assert "_costad_count" not in " ".join(sys.modules)
 
 
+def test_a_script_that_exits_is_one_error_line_and_sees_no_costad_arguments(tmp_path,
+                                                                            capsys):
+    # sys.exit in the file or the function ended costad with the script's code (0: success
+    # with no output), and a script's top-level argparse was handed costad's own arguments
+    exiting = tmp_path / "exiting.py"
+    exiting.write_text("import sys\nsys.exit(3)\n")
+    code, out, err = _run(capsys, f"{exiting}:f", "--shape", "3")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "top-level code called sys.exit(3)" in err
+    quitting = tmp_path / "quitting.py"
+    quitting.write_text("import sys\ndef f(x):\n    sys.exit(0)\n")
+    code, out, err = _run(capsys, f"{quitting}:f", "--shape", "3")
+    assert code == 1 and out == "" and "the function called sys.exit(0)" in err
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent("""
+        import argparse
+        import numpy as np
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float, default=0.1)
+        args = parser.parse_args()
+        def f(x):
+            return np.sum(x * x)
+        """))
+    argv = list(sys.argv)
+    code, out, err = _run(capsys, f"{script}:f", "--shape", "3")
+    assert code == 0 and "K = 5 operations" in out, err
+    assert sys.argv == argv
+
+
 def test_a_strategy_that_cannot_count_abstractly_is_named_in_its_row(user_file, capsys,
                                                                        tmp_path):
     # reverse mode through a strided index at 10^9 is refused (nothing of that size is
@@ -182,3 +216,11 @@ def test_a_strategy_that_cannot_count_abstractly_is_named_in_its_row(user_file, 
     code, out, err = _run(capsys, target, "--shape", "1000000000", "--mode", "reverse",
                           "--results", str(tmp_path))
     assert code == 1 and out == "" and err.count("\n") == 1 and "slice" in err
+
+
+def test_parse_shape_reads_the_documented_forms():
+    from costad.study.commands.count import parse_shape
+    assert parse_shape("1000000") == (1000000,)
+    assert parse_shape("30,20") == parse_shape("30x20") == parse_shape("(30, 20)") == (30, 20)
+    assert parse_shape("(3,)") == parse_shape("[3]") == (3,)
+    assert parse_shape("") == parse_shape("()") == ()

@@ -2,7 +2,9 @@
 as a pure function of counts and calibration, the calibration's schema and loader, figures
 and claims from synthetic results, and abstract rows equal to executed ones. No test here
 asserts on a measured time."""
+import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -258,6 +260,48 @@ def test_a_calibration_of_another_machine_is_not_used(quick_frames, tmp_path, ca
     assert meta["calibration"]["used"] is False
 
 
+@pytest.mark.parametrize("metric, kind, value, fragment", [
+    ("call_s", "tanh", np.nan, "call_s['tanh']"), ("call_s", "tanh", -1e-3, "call_s['tanh']"),
+    ("fixed_s", "reverse", np.nan, "fixed_s['reverse']"),
+    ("leaf_s", "reverse", np.inf, "leaf_s['reverse']"),
+    ("default_call_s", "", np.nan, "default_call_s"),
+    ("bandwidth_curve", None, -1.0, "bandwidth_curve"), ("call_s", "tanh", None, "number")])
+def test_the_studys_own_parameters_are_checked_too(quick_frames, metric, kind, value,
+                                                    fragment):
+    # call_s, fixed_s, pass_s, leaf_s and the bandwidth curve live in the calibration's
+    # source, which Calibration does not check: a NaN or negative one predicted NaN or
+    # negative seconds (and a negative bandwidth was an internal error)
+    df = quick_frames["calibrate"].copy()
+    where = (df.function == "parameter") & (df.metric == metric)
+    if kind is not None:
+        where &= df.kind == kind
+    df.loc[df.index[where][:1], "value"] = value
+    with pytest.raises(CalibrationError, match=r"malformed: .*" + re.escape(fragment)):
+        from_frame(df)
+    noisy = quick_frames["calibrate"].copy()    # a fitted term below 0 is noise, clamped
+    noisy.loc[(noisy.function == "parameter") & (noisy.metric == "interp_s"), "value"] = -1e-9
+    assert model.predict(costad.count(lambda x: np.sum(np.tanh(x)), np.ones(4)),
+                         from_frame(noisy), "reverse").seconds > 0
+
+
+def test_a_parameter_given_twice_or_a_calibration_of_no_named_cpu_is_not_used(
+        quick_frames, tmp_path):
+    # a duplicated parameter row (files joined or edited) silently took its last value; a
+    # provenance without a CPU skipped the check that the calibration is this machine's
+    df = quick_frames["calibrate"]
+    twice = pd.concat([df, df[(df.function == "parameter") & (df.metric == "call_s")
+                              & (df.kind == "add")].assign(value=1.0)], ignore_index=True)
+    with pytest.raises(CalibrationError, match="call_s is given more than once for 'add'"):
+        from_frame(twice)
+    results.write(df, "calibrate", tmp_path, provenance(["test"]))
+    meta_file = tmp_path / "calibrate.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["cpu"]
+    meta_file.write_text(json.dumps(meta))
+    calibration_, how = load_for_run(tmp_path)
+    assert calibration_ is None and "does not record the CPU" in how
+
+
 def test_a_run_with_a_calibration_predicts_every_timed_row(quick_frames):
     cal = from_frame(quick_frames["calibrate"])
     df = run_study("rnn", Settings.make(quick=True, repeats=1, calibration=cal))
@@ -284,6 +328,23 @@ def test_costad_calibrate_writes_and_prints_the_parameters(tmp_path, capsys, mon
     assert "element_s" in shown and "bandwidth_bytes_per_s" in shown
     notes = results.load("calibrate", tmp_path)[0].note
     assert notes.str.contains("recorded as 1e-12").any()      # a flat fit says so
+
+
+def test_costad_show_prints_small_numbers_with_their_digits(tmp_path, capsys, monkeypatch):
+    # pandas' default six decimals printed every seconds-per-operation of a calibration
+    # (and fd_accuracy's smallest errors) as 0.0: the plain table keeps significant digits
+    monkeypatch.setattr(calibration, "time_calls", _fake_timer)
+    assert main(["calibrate", "--quick", "--results", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["show", "calibrate", "--results", str(tmp_path)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.split()[:1] in (["element_s"], ["default_element_s"], ["call_s"])]
+    df = results.load("calibrate", tmp_path)[0]
+    params = df[(df.function == "parameter")
+                & df.metric.isin(["element_s", "default_element_s", "call_s"])]
+    assert len(rows) == len(params) > 0
+    for row, value in zip(rows, params.value):
+        assert float(row[-2]) == pytest.approx(float(value), rel=1e-5), row
 
 
 def _fake_timer(fns, repeats=5, warmup=1, min_seconds=0.0):

@@ -60,3 +60,32 @@ def test_work_and_calls_add_up_with_the_counts():
         costad.grad(f)(x)
     assert sum(c.work.values()) == c.total
     assert set(c.work) <= set(c.calls)
+
+
+def test_calibration_accepts_numpy_integers_and_predict_time_checks_its_arguments():
+    # np.int64(10**10) as a bandwidth was refused as "not a positive finite number"
+    cal = Calibration({"eval": 1e-6}, {}, 1e-9, np.int64(10 ** 10))
+    assert cal.bandwidth_bytes_per_s == 1e10
+    with pytest.raises(ValueError, match="positive"):
+        Calibration({"eval": np.int64(0)}, {}, 1e-9, 1e10)
+    with pytest.raises(ValueError, match="positive"):
+        Calibration({"eval": np.bool_(True)}, {}, 1e-9, 1e10)
+    # a dict or None in place of a Calibration or a Cost was an AttributeError
+    cost = costad.Cost(calls={"add": 1})
+    with pytest.raises(TypeError, match="costad.Calibration"):
+        predict_time(cost, CAL.to_dict())
+    with pytest.raises(TypeError, match="costad.Cost"):
+        predict_time(None, CAL)
+    with pytest.raises(ValueError, match="^costad: not a calibration: calibration"):
+        Calibration.from_dict({**CAL.to_dict(), "default_element_s": "nan"})
+
+
+def test_a_cost_refuses_counts_that_are_not_non_negative_integers():
+    # Cost(calls={"add": -1}) predicted -1 us, and 1.5 calls were silently 1
+    for bad in ({"calls": {"add": -1}}, {"calls": {"add": 1.5}}, {"work": {"add": -5}},
+                {"bytes": -8}, {"by_op": {"mul": 0.5}}, {"peak_bytes": True}):
+        with pytest.raises(ValueError, match="non-negative integers"):
+            costad.Cost(**bad)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        costad.Cost({"mul": 2}) * -1
+    assert costad.Cost(calls={"add": np.int64(3), "mul": 2.0}).calls == {"add": 3, "mul": 2}

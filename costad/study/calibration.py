@@ -522,7 +522,14 @@ def from_frame(df: pd.DataFrame, source: dict | None = None) -> Calibration:
 
     def table(metric):
         t = p[p.metric == metric]
-        return {str(k): v for k, v in zip(t.kind, t.value)}
+        kinds = [str(k) for k in t.kind]
+        if metric != "bandwidth_curve" and len(set(kinds)) < len(kinds):
+            # Two values of one parameter (files joined or edited): taking either would be
+            # a time that looks right.
+            twice = sorted({k for k in kinds if kinds.count(k) > 1})
+            raise CalibrationError(f"costad: the calibration is malformed: {metric} is given "
+                                   f"more than once for {', '.join(map(repr, twice))}")
+        return dict(zip(kinds, t.value))
 
     overhead, element = table("overhead_s"), table("element_s")
     missing = [k for k in ("eval", "forward", "reverse") if k not in overhead]
@@ -533,16 +540,45 @@ def from_frame(df: pd.DataFrame, source: dict | None = None) -> Calibration:
         raise CalibrationError(f"costad: the calibration lacks {', '.join(missing)}; re-run "
                                "`costad calibrate`")
     curve = p[p.metric == "bandwidth_curve"].sort_values("n")
-    extra = {name: {k: float(v) for k, v in table(name).items()}
-             for name in ("call_s", "interp_s", "fixed_s", "pass_s", "leaf_s")}
-    extra["default_call_s"] = float(table("default_call_s").get("", 0.0))
-    extra.update({
-        "bandwidth_curve": [[int(n), float(v)] for n, v in zip(curve.n, curve.value)]})
+    try:
+        extra = {name: {k: float(v) for k, v in table(name).items()}
+                 for name in ("call_s", "interp_s", "fixed_s", "pass_s", "leaf_s")}
+        extra["default_call_s"] = float(table("default_call_s").get("", 0.0))
+        extra.update({
+            "bandwidth_curve": [[int(n), float(v)] for n, v in zip(curve.n, curve.value)]})
+    except (TypeError, ValueError) as err:    # an empty value or size reads as missing
+        raise CalibrationError(f"costad: the calibration is malformed: a parameter is not a "
+                               f"number ({err})") from None
+    bad = _bad_extras(extra)
+    if bad:
+        raise CalibrationError(f"costad: the calibration is malformed: {bad}")
     try:
         return Calibration(overhead, element, table("default_element_s")[""],
                            table("bandwidth_bytes_per_s")[""], {**(source or {}), **extra})
     except (ValueError, KeyError) as err:
-        raise CalibrationError(f"costad: the calibration is malformed: {err}") from None
+        raise CalibrationError(f"costad: the calibration is malformed: "
+                               f"{str(err).removeprefix('costad: ')}") from None
+
+
+def _bad_extras(extra: dict) -> str | None:
+    """What is wrong with the study's own parameters (those `costad.Calibration` keeps in
+    its source and does not check), or None. The study's model adds them into every
+    prediction: a NaN or a negative call cost there would be a NaN or negative time."""
+    # Fitted intercepts and slopes (interp_s, fixed_s, pass_s, leaf_s) may fall below 0 by
+    # timing noise, and the model clamps them; measured call costs and bandwidths may not.
+    for name in ("call_s", "interp_s", "fixed_s", "pass_s", "leaf_s"):
+        for kind, value in extra[name].items():
+            if not np.isfinite(value) or (name == "call_s" and value <= 0):
+                return f"{name}[{kind!r}] must be a {'positive ' * (name == 'call_s')}" \
+                       f"finite number, got {value!r}"
+    default = extra["default_call_s"]         # 0.0: not recorded (the model takes a median)
+    if not np.isfinite(default) or default < 0:
+        return f"default_call_s must be a positive finite number, got {default!r}"
+    for size, speed in extra["bandwidth_curve"]:
+        if size <= 0 or not (np.isfinite(speed) and speed > 0):
+            return (f"bandwidth_curve must hold positive sizes and finite positive "
+                    f"bandwidths, got {speed!r} B/s at {size} bytes")
+    return None
 
 
 def _cpu() -> str:
@@ -588,6 +624,9 @@ def load_for_run(directory) -> tuple[Calibration | None, str]:
     except CalibrationError as err:
         return None, str(err).removeprefix("costad: ")
     mismatch = machine_mismatch(calibration)
+    if not calibration.source.get("cpu"):
+        # Its provenance was edited or lost: which machine it describes cannot be checked.
+        mismatch = "its provenance does not record the CPU it was measured on"
     if mismatch:
         return None, (f"the calibration in {directory} is not used: {mismatch}; run "
                       f"`costad calibrate --results {directory}`")

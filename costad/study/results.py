@@ -261,7 +261,9 @@ def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Pat
 def _read(path: Path, name: str) -> bytes:
     """The bytes of one results file, or a ResultsError saying why not."""
     if not path.exists() and not path.is_symlink():
-        raise ResultsError(f"costad: {path} is missing; run `costad run {name}`")
+        # The hint names the folder: `costad run NAME` alone would write into results/.
+        where = "" if path.parent == Path("results") else f" --results {path.parent}"
+        raise ResultsError(f"costad: {path} is missing; run `costad run {name}{where}`")
     if path.is_dir():
         raise ResultsError(f"costad: {path} is a folder, not a results file")
     try:
@@ -346,11 +348,17 @@ def _parse(text: str, unit: str, csv_file: Path, line: int, column: str):
     if text == "":
         return None
     try:
-        return int(text) if unit in INTEGER_UNITS else float(text)
+        value = int(text) if unit in INTEGER_UNITS else float(text)
     except ValueError:
         kind = "an integer" if unit in INTEGER_UNITS else "a number"
         raise ResultsError(f"costad: {csv_file} line {line}: {column} {text!r} is not {kind} "
                            f"(unit {unit!r})") from None
+    if unit in INTEGER_UNITS and value < 0:
+        # Counts, bytes, sizes and indices are never negative: shown or plotted, a negative
+        # one would be a wrong number that looks measured.
+        raise ResultsError(f"costad: {csv_file} line {line}: {column} {text!r} is negative "
+                           f"(unit {unit!r})")
+    return value
 
 
 def _check_name(name) -> None:

@@ -39,15 +39,22 @@ class _CountError(Exception):
 def parse_shape(text: str) -> tuple[int, ...]:
     """A shape from the command line: "1000000", "30,20", "30x20", "(30, 20)"; "" or "()"
     is a scalar."""
-    cleaned = text.strip().strip("()[]").replace("x", ",").replace(" ", "")
+    refused = ValueError(f"--shape expects integers separated by commas, got {text!r}")
+    cleaned = text.strip().replace(" ", "")
+    # One pair of brackets, matched; not any mix of them stripped from both ends.
+    if cleaned[:1] in ("(", "["):
+        if cleaned[-1:] != {"(": ")", "[": "]"}[cleaned[0]]:
+            raise refused
+        cleaned = cleaned[1:-1]
     if cleaned == "":
         return ()
-    parts = [p for p in cleaned.split(",") if p != ""]
+    # One trailing comma is Python's one-element tuple, "(3,)"; an empty part anywhere
+    # else ("3,,4", "3x") is a typo, and dropping it would count another shape than meant.
+    parts = cleaned.removesuffix(",").replace("x", ",").split(",")
     try:
-        shape = tuple(int(p) for p in parts)
+        shape = tuple(int(p) for p in parts)   # int("") fails: an empty part is refused
     except ValueError:
-        raise ValueError(f"--shape expects integers separated by commas, got {text!r}") \
-            from None
+        raise refused from None
     if any(n < 0 for n in shape):
         raise ValueError(f"--shape cannot be negative, got {text!r}")
     return shape
@@ -91,8 +98,17 @@ def load_function(path: Path, func: str):
     # Registered while it runs (dataclasses and pickling look modules up by name), then
     # removed: loading a user's file leaves no trace in the process.
     sys.modules[module_name] = module
+    # The file's top-level code sees the command line it would see run with no arguments:
+    # costad's own (`count PATH:FUNC --shape ...`) would only confuse a script's argparse.
+    argv, sys.argv = sys.argv, [str(path)]
     try:
         spec.loader.exec_module(module)
+    except SystemExit as err:
+        # A script's top-level code exiting (argparse on a required argument, sys.exit)
+        # would end costad with its code and no word of why.
+        raise _CountError(f"cannot load {path}: its top-level code called sys.exit("
+                          f"{err.code!r}); keep script code under "
+                          f"`if __name__ == \"__main__\":`") from None
     except SyntaxError as err:
         raise _CountError(f"cannot load {path}: SyntaxError at line {err.lineno}: "
                           f"{err.msg}") from None
@@ -103,6 +119,7 @@ def load_function(path: Path, func: str):
                           f"{err}") from None
     finally:
         sys.modules.pop(module_name, None)
+        sys.argv = argv
     target = module
     for part in func.split("."):
         if not hasattr(target, part):
@@ -180,6 +197,10 @@ def run(args) -> int:
         for mode in modes:
             try:
                 costs.update(count_strategies(f, specs, (mode,)))
+            except SystemExit as err:             # not an Exception, and not a count
+                raise _CountError(f"the function called sys.exit({err.code!r}) on inputs "
+                                  f"{', '.join(f'ShapeDtype({s}, {dtype})' for s in shapes)}"
+                                  ) from None
             except Exception as err:              # the user's function: any failure
                 # With --mode all, a strategy that only this strategy's rules cannot count
                 # on abstract inputs (reverse mode through a strided index at 10^9) is

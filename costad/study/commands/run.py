@@ -37,10 +37,12 @@ def add_run_settings(parser, quick_help: str) -> None:
                         help="random seed, a non-negative integer (default 0)")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
-    parser.add_argument("--cpu", type=nonnegative_int, default=None,
-                        help="run on this CPU only (default: the lowest this process may use)")
-    parser.add_argument("--no-pin", action="store_true",
-                        help="let the operating system move the run between CPUs")
+    # One or the other: `--cpu 1 --no-pin` would otherwise drop the CPU asked for unsaid.
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--cpu", type=nonnegative_int, default=None,
+                       help="run on this CPU only (default: the lowest this process may use)")
+    group.add_argument("--no-pin", action="store_true",
+                       help="let the operating system move the run between CPUs")
 
 
 def cpu_problem(cpu: int | None) -> str | None:

@@ -9,7 +9,8 @@ from ..registry import get
 from ..results import ResultsError, load
 from . import fail, results_name
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "summary", "table", "machine"]
+__all__ = ["NAME", "HELP", "add_arguments", "run", "summary", "table", "machine",
+           "plain_number"]
 
 NAME = "show"
 HELP = "a compact table of a results file"
@@ -56,6 +57,11 @@ def table(name: str, df: pd.DataFrame, meta: dict) -> pd.DataFrame:
     return summary(df)
 
 
+def plain_number(v: float) -> str:
+    """A float for the plain table: six significant digits, whatever its magnitude."""
+    return f"{v:.6g}"
+
+
 def machine(meta: dict) -> str:
     """One line naming where and with what results were made (from their provenance)."""
     threads = meta.get("threads") or {}
@@ -86,7 +92,10 @@ def run(args) -> int:
           f"{' (dirty)' if meta.get('git_dirty') else ''}, {meta.get('date')}, "
           f"{meta.get('cpu')}; units: ops = elementary operations, s = seconds per call")
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(frame.to_string(index=False))
+        # Significant digits, not pandas' six decimals, which print a calibration's seconds
+        # per operation (~1e-9) and fd_accuracy's smallest errors as 0.0. Counts are ints
+        # and keep every digit.
+        print(frame.to_string(index=False, float_format=plain_number))
     abstract = int((is_abstract(df) & (df.metric == "ops") & (df.kind == "total")).sum())
     if abstract:
         print(f"(and {abstract} configurations counted on abstract inputs, note 'abstract', "
