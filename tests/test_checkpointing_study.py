@@ -44,7 +44,8 @@ def test_snapshots_always_include_one_small_values_and_T():
     g = ck.grid(Settings())
     assert ck.snapshot_values(10, g) == list(range(1, 11))
     assert ck.snapshot_values(1000, g) == [1, 2, 3, 5, 10, 30, 100, 1000]
-    assert ck.snapshot_values(10000, g)[:3] == [1, 2, 3] and ck.snapshot_values(10000, g)[-1] == 10000
+    values = ck.snapshot_values(10000, g)
+    assert values[:3] == [1, 2, 3] and values[-1] == 10000
     assert max(g["measured_T"]) == 1000 and max(g["counted_T"]) == 10000
 
 

@@ -57,7 +57,8 @@ from .measure import count_call, row, time_calls
 from .results import ResultsError
 
 __all__ = ["NAME", "PARAMETERS", "OVERHEADS", "ELEMENTWISE", "CalibrationError", "sizes",
-           "measure_overheads", "measure_leaves", "measure_calls", "numpy_call_time", "measure_elements", "measure_out_of_cache", "measure_matmul",
+           "measure_overheads", "measure_leaves", "measure_calls", "numpy_call_time",
+           "measure_elements", "measure_out_of_cache", "measure_matmul",
            "measure_bandwidth", "from_frame", "load", "load_for_run", "machine_mismatch",
            "describe", "chain_program", "matrix_chain", "fit_line"]
 

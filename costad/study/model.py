@@ -33,8 +33,9 @@ calls NumPy directly (``eval``), hand-written backprop through `costad.counted`
 (``counted``: NumPy after flattening its input); finite differences call NumPy for
 f and costad's primitives for the perturbation (``fd``, where the calibration has it);
 forward and reverse mode pay their interpretations' overheads; matrix chains are
-`costad.chain.multiply`'s (``chain``: costad's matmul outside any trace, and the ordering). A key the calibration lacks falls back to the
-engine's mapping (`costad.timemodel.STRATEGY_OVERHEADS`).
+`costad.chain.multiply`'s (``chain``: costad's matmul outside any trace, and the ordering).
+A key the calibration lacks falls back to the engine's mapping
+(`costad.timemodel.STRATEGY_OVERHEADS`).
 
 The report side (`configurations`, `accuracy`, `overhead_exit`) reads results only.
 """
@@ -139,9 +140,9 @@ def predict(cost: Cost, calibration: Calibration, strategy: str,
     the module docstring)."""
     key = overhead_key(strategy, calibration)
     # predict_time applies overhead_s["eval"] to the "eval" strategy: hand it the one chosen.
-    core = predict_time(cost, replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
-                                      bandwidth_bytes_per_s=bandwidth_for(cost, calibration)),
-                        "eval")
+    chosen = replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
+                     bandwidth_bytes_per_s=bandwidth_for(cost, calibration))
+    core = predict_time(cost, chosen, "eval")
     source = calibration.source or {}
     fixed = (source.get("fixed_s", {}).get(key, 0.0)
              + source.get("pass_s", {}).get(key, 0.0) * max(n_passes - 1, 0)

@@ -339,8 +339,8 @@ def _frame(csv_file: Path, data: bytes) -> pd.DataFrame:
     for col in GRID_COLUMNS:
         df[col] = pd.array([_parse(v, "count", csv_file, line, col)
                             for v, line in zip(df[col], lines)], dtype="Int64")
-    df["param"] = [float("nan") if v is None else v for v in
-                   (_parse(v, "1", csv_file, line, "param") for v, line in zip(df["param"], lines))]
+    params = (_parse(v, "1", csv_file, line, "param") for v, line in zip(df["param"], lines))
+    df["param"] = [float("nan") if v is None else v for v in params]
     return df
 
 

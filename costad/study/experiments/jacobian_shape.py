@@ -112,7 +112,8 @@ def jacobian_figure(df: pd.DataFrame):
                STRATEGY_COLORS[strategy])
     m_star = _crossover_of(df)
     for ax in (ax_c, ax_t):
-        ax.axvline(n, color="gray", linestyle=":", linewidth=1, label=f"m = n = {n} (equal passes)")
+        ax.axvline(n, color="gray", linestyle=":", linewidth=1,
+                   label=f"m = n = {n} (equal passes)")
     if m_star is not None:
         ax_c.axvline(m_star, color="black", linestyle="-.", linewidth=1,
                      label=f"counted crossover m = {m_star:.0f}")
