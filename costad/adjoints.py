@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cost as _cost
-from .core import ShapeDtype, Tracer, unboxed
+from .core import MATERIALIZE_LIMIT, ShapeDtype, Tracer, unboxed
 from .errors import UnsupportedOperationError
 from .primitives import IndexedCotangent, TupleCotangent, add, scatter
 
@@ -106,8 +106,8 @@ def _is_basic_index(index) -> bool:
 
 # ------------------------------------------------------------------- abstract accumulation
 
-# Beyond simple boxes, abstract accumulation falls back to an exact mask up to this size.
-MASK_LIMIT = 1 << 24
+# Beyond simple boxes, abstract accumulation falls back to an exact mask, up to
+# MATERIALIZE_LIMIT elements.
 
 
 def _box_of(index, shape: tuple):
@@ -210,7 +210,7 @@ class Coverage:
         size = 1
         for n in self.shape:
             size *= n
-        if size > MASK_LIMIT:
+        if size > MATERIALIZE_LIMIT:
             raise UnsupportedOperationError(
                 f"costad: counting reverse mode abstractly through the index {index!r} into "
                 f"an array of shape {self.shape} is not supported (only ints and contiguous "

@@ -552,6 +552,12 @@ class capturing(new_level):
         super().__exit__(exc_type, exc, tb)
 
 
+# Counting on abstract inputs allocates nothing of their size, except arrays of at most this
+# many elements (128 MB of float64), which it may materialize where that keeps NumPy's
+# behaviour: an exact mask of the elements an index touched, a writable constant shaped
+# like an input (`np.zeros_like`).
+MATERIALIZE_LIMIT = 1 << 24
+
 # Set once a ShapeDtype exists in the process: until then `evaluate` never looks for one,
 # so code that never counts abstractly pays nothing for the possibility.
 abstract_seen = False

@@ -10,12 +10,13 @@ from these primitives.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from ..core import (Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of, is_abstract,
-                    nbytes_of, no_traffic, shape_of, size_of, zeros_of)
+from ..core import (MATERIALIZE_LIMIT, Joint, Primitive, ShapeDtype, Tracer, apply, dtype_of,
+                    is_abstract, nbytes_of, no_traffic, shape_of, size_of, zeros_of)
 from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
@@ -417,10 +418,12 @@ implements(np.size)(lambda x, axis=None: size_of(x) if axis is None else shape_o
 
 
 def _constant(shape, fill, dtype, abstract: bool):
-    """An array of ``fill`` (constants are free). Shaped like an abstract input it is a
-    read-only zero-stride view of one element, so that counting at n = 10^9 allocates
-    nothing of that size; otherwise a fresh writable array, as NumPy gives."""
-    if abstract:
+    """An array of ``fill`` (constants are free): a fresh writable array, as NumPy gives,
+    except shaped like an abstract input of more than `MATERIALIZE_LIMIT` elements, where
+    it is a read-only zero-stride view of one element, so that counting at n = 10^9
+    allocates nothing of that size (writing into it is then refused by NumPy)."""
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if abstract and math.prod(shape) > MATERIALIZE_LIMIT:
         return np.broadcast_to(np.asarray(fill, dtype=dtype), shape)
     return np.full(shape, fill, dtype=dtype)
 
