@@ -165,3 +165,17 @@ def test_results_files_get_the_mode_the_umask_gives(tmp_path, quick_results, uma
         os.umask(old)
     for suffix in (".csv", ".json"):
         assert stat.S_IMODE((tmp_path / f"graph{suffix}").stat().st_mode) == mode
+
+
+def test_beyond_the_gradients_largest_n_f_alone_is_timed_and_the_rest_named(monkeypatch):
+    from costad.study.experiments import gradient_vs_n
+    monkeypatch.setattr(gradient_vs_n, "GRADIENT_MAX_N", 20)
+    rows = pd.DataFrame(gradient_vs_n._run("seed", 30, QUICK))
+    times = rows[rows.metric == "time"]
+    assert set(times.strategy) == {"eval"} and len(times) == QUICK.repeats
+    skipped = rows[rows.metric == "skipped"].set_index("strategy").note
+    assert set(skipped.index) == set(gradient_vs_n.STRATEGIES)
+    assert all("gradients run up to n = 2e+01" in note for note in skipped)
+    # at or below it, every strategy runs as before
+    ran = pd.DataFrame(gradient_vs_n._run("seed", 20, QUICK))
+    assert set(ran[ran.metric == "time"].strategy) == {"eval", *gradient_vs_n.STRATEGIES}

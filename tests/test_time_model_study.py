@@ -17,7 +17,7 @@ from costad.study import Settings, calibration, model, modelreport, report, resu
 from costad.study.calibration import (CALLS, ELEMENTWISE, OVERHEADS, PARAMETERS,
                                       CalibrationError, from_frame, load, load_for_run)
 from costad.study.commands import main
-from costad.study.fits import Sweep, fits_table
+from costad.study.fits import Sweep, fits_table, steady_start
 from costad.study.frames import is_abstract
 from costad.study.measure import Timing
 from costad.study.provenance import provenance
@@ -150,6 +150,28 @@ def test_a_prediction_with_the_study_parameters_by_hand():
     assert model.predict(cost, noisy, "eval").overhead >= 0
 
 
+def test_the_matmul_rate_is_read_from_the_curve_at_the_size_of_an_average_product():
+    curve = [[10 ** 6, 4e-11], [10 ** 9, 1e-11]]
+    with_curve = Calibration(STUDY.overhead_s, STUDY.element_s, 1e-9, 1e10,
+                             {**STUDY.source, "matmul_curve": curve})
+    # two products of 10^6 operations each and an exp: the small products' rate
+    cost = Cost({"mul": 10 ** 6, "add": 10 ** 6 - 1000}, calls={"matmul": 2, "exp": 1},
+                work={"matmul": 2 * 10 ** 6, "exp": 1000}, bytes=8)
+    assert model.matmul_rate(cost, with_curve) == pytest.approx(4e-11)
+    p = model.predict(cost, with_curve, "eval")
+    assert p.compute == pytest.approx(2 * 10 ** 6 * 4e-11 + 1000 * 4e-9)
+    # halfway between the curve's points on a log scale, and held beyond its ends
+    mid = Cost(calls={"matmul": 1}, work={"matmul": 31_622_777})
+    assert model.matmul_rate(mid, with_curve) == pytest.approx(2e-11, rel=1e-6)
+    big = Cost(calls={"matmul": 1}, work={"matmul": 10 ** 12})
+    assert model.matmul_rate(big, with_curve) == pytest.approx(1e-11)
+    # no curve, or no product: the calibration's one element_s["matmul"] stands
+    assert model.matmul_rate(cost, STUDY) is None
+    assert model.matmul_rate(Cost(calls={"exp": 1}, work={"exp": 5}), with_curve) is None
+    assert model.predict(cost, STUDY, "eval").compute == pytest.approx(
+        2 * 10 ** 6 * 1e-10 + 1000 * 4e-9)
+
+
 def test_timed_rows_carry_the_prediction_of_their_counts_and_nothing_without_a_calibration(
         monkeypatch):
     f, x = FAMILIES["seed"].build(100, 0)
@@ -265,7 +287,8 @@ def test_a_calibration_of_another_machine_is_not_used(quick_frames, tmp_path, ca
     ("fixed_s", "reverse", np.nan, "fixed_s['reverse']"),
     ("leaf_s", "reverse", np.inf, "leaf_s['reverse']"),
     ("default_call_s", "", np.nan, "default_call_s"),
-    ("bandwidth_curve", None, -1.0, "bandwidth_curve"), ("call_s", "tanh", None, "number")])
+    ("bandwidth_curve", None, -1.0, "bandwidth_curve"),
+    ("matmul_curve", None, np.nan, "matmul_curve"), ("call_s", "tanh", None, "number")])
 def test_the_studys_own_parameters_are_checked_too(quick_frames, metric, kind, value,
                                                     fragment):
     # call_s, fixed_s, pass_s, leaf_s and the bandwidth curve live in the calibration's
@@ -416,6 +439,62 @@ def test_fits_and_time_model_claims_from_synthetic_results():
     claims = {r["claim"]: r for r in modelreport.claims({"toy": (off, {})}, fits)}
     assert claims["T3"]["holds"] == "NO" and "median 230.0%" in claims["T3"]["measured"]
     assert modelreport.claims({"toy": (_synthetic().assign(predicted=None), {})}, fits) == []
+
+
+def _curve(xs, overhead, work, counts, regime="compute"):
+    """Configurations and count rows of one synthetic curve (predicted = overhead + work)."""
+    xs = np.asarray(xs, float)
+    configs = pd.DataFrame({"n": xs, "predicted": overhead + work, "overhead": overhead,
+                            "regime": regime})
+    return configs, pd.DataFrame({"n": xs, "value": counts})
+
+
+def test_steady_start_where_the_predicted_rate_is_constant():
+    xs = np.array([1e4, 1e5, 1e6, 1e7])
+    # the overhead a fixed 1e-5 s, the rate constant: steady once the overhead is small
+    configs, counts = _curve(xs, np.full(4, 1e-5), 1e-9 * xs, 3 * xs)
+    assert steady_start(configs, counts, "n") == 1e5
+    # the rate halves between 10^5 and 10^6 (a cache boundary): steady only beyond it
+    rate = np.array([1e-9, 1e-9, 2e-9, 2e-9])
+    configs, counts = _curve(xs, np.full(4, 1e-7), rate * xs, 3 * xs)
+    assert steady_start(configs, counts, "n") == 1e6
+    # a fixed overhead of half the time at 10^4 while the work's rate falls: the total
+    # grows exactly like the counts by cancellation, which is not a constant rate; from
+    # 10^5 on the overhead is under 10%
+    configs, counts = _curve(xs[:3], np.ones(3), 2e-4 * xs[:3] - 1, 3 * xs[:3])
+    assert configs.predicted.tolist() == pytest.approx([2.0, 20.0, 200.0])
+    assert steady_start(configs, counts, "n") == 1e5
+    # an overhead growing like the counts (calls per step of a loop) is steady whatever
+    # its share
+    configs, counts = _curve(xs, 4e-9 * xs, 1e-9 * xs, 3 * xs, regime="memory")
+    assert steady_start(configs, counts, "n") == 1e4
+    # overhead-bound, or a single point: no steady part
+    configs, counts = _curve(xs, 1e-9 * xs, 1e-10 * xs, 3 * xs, regime="overhead")
+    assert np.isnan(steady_start(configs, counts, "n"))
+    configs, counts = _curve(xs[:1], np.zeros(1), np.ones(1), 3 * xs[:1])
+    assert np.isnan(steady_start(configs, counts, "n"))
+
+
+def test_t4_judges_steady_slopes_and_names_the_curves_it_cannot_judge():
+    data = {"toy": (_synthetic(), {})}
+    fits = fits_table([_Toy()], data)
+    row = fits.set_index("strategy").loc["reverse"]
+    assert row.steady_from == 10 ** 5 and row.steady_count_slope == pytest.approx(1.0)
+    assert abs(row.steady_predicted_slope - 1.0) <= 0.05
+    # a measured time 3x slower at the largest n only: the steady slope is off, T4 fails
+    slow = _synthetic()
+    slow.loc[(slow.metric == "time") & (slow.n == 10 ** 6), "value"] *= 3
+    t4 = {r["claim"]: r for r in modelreport.claims(
+        {"toy": (slow, {})}, fits_table([_Toy()], {"toy": (slow, {})}))}["T4"]
+    assert t4["holds"] == "NO" and "0/2 curves within" in t4["measured"]
+    # curves with no steady part are named, not hidden
+    unjudged = fits.assign(steady_from=None, steady_time_slope=None, steady_count_slope=None)
+    t4 = {r["claim"]: r for r in modelreport.claims(data, unjudged)}["T4"]
+    assert t4["holds"] == "NO" and "toy f eval" in t4["measured"]
+    partly = fits.copy()
+    partly.loc[partly.strategy == "eval", ["steady_time_slope", "steady_count_slope"]] = None
+    t4 = {r["claim"]: r for r in modelreport.claims(data, partly)}["T4"]
+    assert t4["holds"] == "yes" and "not judged): toy f eval" in t4["measured"]
 
 
 def test_time_model_figures_from_synthetic_results():

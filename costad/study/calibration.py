@@ -26,7 +26,9 @@ the study's own timings:
   at one large size (``element_out_s``, reported, not used: the model's memory term
   stands for it);
 - **matmul throughput**: seconds per counted operation (m k p mul and m (k-1) p add) of a
-  square product at the largest size (``element_s["matmul"]``);
+  square product at the largest size (``element_s["matmul"]``), and at every size
+  (``matmul_curve``, against the operations of one product: BLAS reaches its full rate
+  only on large enough blocks);
 - **memory bandwidth**: bytes read and written by a large elementwise operation (add, sub,
   mul with a fresh result, as NumPy code allocates them) over its time, the median of the
   three (``bandwidth_bytes_per_s``); and the bandwidth against the working set, showing
@@ -77,11 +79,17 @@ PARAMETERS = {
     "leaf_s": "seconds per further input array and pass, per interpretation (not in the "
               "engine's model)",
     "bandwidth_curve": "bandwidth (B/s) against bytes moved per call (column n)",
+    "matmul_curve": "seconds per operation of a square product against its operations "
+                    "(column n)",
     "element_s": "seconds per operation in cache, per primitive",
     "element_out_s": "seconds per operation out of cache, per primitive (reported)",
     "default_element_s": "seconds per operation of a primitive not calibrated",
     "bandwidth_bytes_per_s": "memory bandwidth out of cache",
 }
+
+# The parameters that are curves (several rows, column n the size): what their values are.
+CURVES = {"bandwidth_curve": ("bandwidths", "B/s"),
+          "matmul_curve": ("seconds per operation", "s")}
 
 OVERHEADS = ("eval", "counted", "chain", "count", "forward", "reverse_record",
              "reverse_sweep", "reverse", "fd")
@@ -153,7 +161,10 @@ def sizes(quick: bool) -> dict:
                 "matmul": [64, 128, 256], "bandwidth": [1 << e for e in range(10, 23, 3)]}
     return {"chain_lengths": [4, 16, 64], "chain_inputs": [2, 8, 32], "leaves": [1, 8, 32],
             "in_cache": [4096, 8192, 16384, 32768], "out_of_cache": 1 << 23,
-            "matmul": [64, 128, 256, 512], "bandwidth": [1 << e for e in range(10, 23, 2)]}
+            "matmul": [64, 128, 256, 512, 1024],
+            # every 4x through the caches, every 2x where the last level ends, and to
+            # 400 MB per call, well past it (where working sets of 10^7 elements are)
+            "bandwidth": [1 << e for e in (*range(10, 20, 2), 20, 21, 22, 23, 24)]}
 
 
 def fit_line(x, y) -> tuple[float, float]:
@@ -488,7 +499,8 @@ def measure_bandwidth(ns, repeats: int, seed: int = 0) -> list[dict]:
 def measure_matmul(ns, repeats: int, seed: int = 0) -> list[dict]:
     """Square products n x n @ n x n (and matrix-vector products, reported), every size in
     interleaved rounds: the parameter ``element_s["matmul"]`` is the largest product's
-    fastest time per counted operation."""
+    fastest time per counted operation, and ``matmul_curve`` (column n: the operations of
+    one product) every size's."""
     rng = np.random.default_rng(seed)
     cases = []
     for n in ns:
@@ -501,8 +513,11 @@ def measure_matmul(ns, repeats: int, seed: int = 0) -> list[dict]:
         base = _base("matmul", strategy, n=n)
         rows.append(row(base, "work", ops, "ops", kind="matmul"))
         rows += _time_rows(base, timing)
-        if strategy == "gemm" and n == max(ns):
-            per_op = timing.best / ops
+        if strategy == "gemm":
+            rows.append(row(_base("parameter", "", n=ops), "matmul_curve", timing.best / ops,
+                            "s", note=f"fastest time / ops of a square product at n = {n}"))
+            if n == max(ns):
+                per_op = timing.best / ops
     rows.append(_parameter("element_s", "matmul", per_op,
                            f"fastest time / ops of a square product at n = {max(ns)}"))
     return rows
@@ -524,7 +539,7 @@ def from_frame(df: pd.DataFrame, source: dict | None = None) -> Calibration:
     def table(metric):
         t = p[p.metric == metric]
         kinds = [str(k) for k in t.kind]
-        if metric != "bandwidth_curve" and len(set(kinds)) < len(kinds):
+        if metric not in CURVES and len(set(kinds)) < len(kinds):
             # Two values of one parameter (files joined or edited): taking either would be
             # a time that looks right.
             twice = sorted({k for k in kinds if kinds.count(k) > 1})
@@ -540,13 +555,13 @@ def from_frame(df: pd.DataFrame, source: dict | None = None) -> Calibration:
     if missing:
         raise CalibrationError(f"costad: the calibration lacks {', '.join(missing)}; re-run "
                                "`costad calibrate`")
-    curve = p[p.metric == "bandwidth_curve"].sort_values("n")
     try:
         extra = {name: {k: float(v) for k, v in table(name).items()}
                  for name in ("call_s", "interp_s", "fixed_s", "pass_s", "leaf_s")}
         extra["default_call_s"] = float(table("default_call_s").get("", 0.0))
-        extra.update({
-            "bandwidth_curve": [[int(n), float(v)] for n, v in zip(curve.n, curve.value)]})
+        for name in CURVES:
+            curve = p[p.metric == name].sort_values("n")
+            extra[name] = [[int(n), float(v)] for n, v in zip(curve.n, curve.value)]
     except (TypeError, ValueError) as err:    # an empty value or size reads as missing
         raise CalibrationError(f"costad: the calibration is malformed: a parameter is not a "
                                f"number ({err})") from None
@@ -575,10 +590,11 @@ def _bad_extras(extra: dict) -> str | None:
     default = extra["default_call_s"]         # 0.0: not recorded (the model takes a median)
     if not np.isfinite(default) or default < 0:
         return f"default_call_s must be a positive finite number, got {default!r}"
-    for size, speed in extra["bandwidth_curve"]:
-        if size <= 0 or not (np.isfinite(speed) and speed > 0):
-            return (f"bandwidth_curve must hold positive sizes and finite positive "
-                    f"bandwidths, got {speed!r} B/s at {size} bytes")
+    for name, (what, unit) in CURVES.items():
+        for size, value in extra[name]:
+            if size <= 0 or not (np.isfinite(value) and value > 0):
+                return (f"{name} must hold positive sizes and finite positive {what}, got "
+                        f"{value!r} {unit} at {size}")
     return None
 
 

@@ -5,6 +5,14 @@ the upper half of the grid). Times are noisy: their slope comes with a bootstrap
 interval over the replicates (samples resampled with replacement at every grid point, the
 median taken, the slope refitted), with a fixed seed so the report is reproducible.
 
+Where the results carry predicted times (`costad.study.model`), two further pairs of slopes
+are fitted over parts of the sweep the model names: ``compute_*`` from where every point is
+predicted compute- or memory-bound (`costad.study.model.overhead_exit`), and ``steady_*``
+from where the model predicts time proportional to the counts (`steady_start`): the
+overhead a small share and the calibrated rate constant, so that a cache boundary or a
+small matrix's slower BLAS rate does not fall inside. The lecture's "each operation costs
+O(1)" says time grows like the counts there, and claim T4 checks it.
+
 `fits_table` gathers the slopes of every experiment that declares a `Sweep` (``FITS``).
 """
 from __future__ import annotations
@@ -18,11 +26,20 @@ import pandas as pd
 from .frames import counts_frame
 
 __all__ = ["Slope", "Sweep", "loglog_slope", "upper_half", "count_slope", "time_slope",
-           "fits_table", "FITS_COLUMNS"]
+           "steady_start", "fits_table", "FITS_COLUMNS", "STEADY_OVERHEAD_SHARE",
+           "STEADY_SLOPE_TOLERANCE"]
 
 FITS_COLUMNS = ["experiment", "function", "strategy", "x", "count_slope", "time_slope",
                 "time_slope_low", "time_slope_high", "compute_from", "compute_count_slope",
-                "compute_time_slope", "compute_time_low", "compute_time_high"]
+                "compute_time_slope", "compute_time_low", "compute_time_high",
+                "steady_from", "steady_count_slope", "steady_predicted_slope",
+                "steady_time_slope", "steady_time_low", "steady_time_high"]
+
+# Where the model predicts time proportional to the counts (`steady_start`): its predicted
+# slope within this much of the count slope (a rate changing by 15% over a decade moves it
+# by 0.06), and its overhead term at most this share of the time or growing like the counts.
+STEADY_OVERHEAD_SHARE = 0.10
+STEADY_SLOPE_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -127,10 +144,58 @@ def compute_regime_slopes(c: pd.DataFrame, t: pd.DataFrame, axis: str,
             time_slope(t[axis], t.value.astype(float), whole=True))
 
 
+def steady_start(configs: pd.DataFrame, counts: pd.DataFrame, axis: str) -> float:
+    """The smallest ``axis`` value from which the model predicts one curve's time to grow
+    like its counts, or NaN when fewer than two points of the sweep's end qualify.
+
+    ``configs``: the curve's configurations (`costad.study.model.configurations`: predicted
+    time, its overhead term, regime); ``counts``: its count rows (``value`` per ``axis``).
+    From the start on, every point is compute- or memory-bound, the log-log slope of the
+    predicted times over those points is within `STEADY_SLOPE_TOLERANCE` of the counts'
+    slope (a constant predicted time per operation, which a working set crossing a cache
+    size, where the calibrated bandwidth changes, would break), and the overhead term is
+    either at most `STEADY_OVERHEAD_SHARE` of the predicted time or itself grows like the
+    counts (an RNN's calls grow with its steps): a fixed overhead shrinking against growing
+    work could otherwise cancel a falling bandwidth in the total and pass for steady.
+    """
+    counted = counts[counts.value > 0].groupby(counts[axis].astype(float)).value.first()
+    c = configs.dropna(subset=[axis, "predicted", "overhead"]).copy()
+    c["x"] = c[axis].astype(float)
+    c = c[c.x.isin(counted.index)].sort_values("x")
+    xs = c.x.to_numpy()
+    predicted = c.predicted.astype(float).to_numpy()
+    overhead = c.overhead.astype(float).to_numpy()
+    bound = c.regime.isin(["compute", "memory"]).to_numpy() & (predicted > 0)
+    ops = counted.reindex(xs).to_numpy(dtype=float)
+    for i in range(len(xs) - 1):
+        if not bound[i:].all() or len(np.unique(xs[i:])) < 2:
+            continue
+        count_slope_ = loglog_slope(xs[i:], ops[i:])
+        if abs(loglog_slope(xs[i:], predicted[i:]) - count_slope_) > STEADY_SLOPE_TOLERANCE:
+            continue
+        small = (overhead[i:] <= STEADY_OVERHEAD_SHARE * predicted[i:]).all()
+        if small or ((overhead[i:] > 0).all() and abs(
+                loglog_slope(xs[i:], overhead[i:]) - count_slope_) <= STEADY_SLOPE_TOLERANCE):
+            return float(xs[i])
+    return float("nan")
+
+
+def _slope_columns(prefix: str, start: float, regime) -> dict:
+    """The fits-table columns of the slopes over one part of a sweep (None: not fitted)."""
+    fitted = regime is not None
+    return {f"{prefix}_from": start if fitted else None,
+            f"{prefix}_count_slope": round(regime[0].value, 4) if fitted else None,
+            f"{prefix}_time_slope": round(regime[1].value, 3) if fitted else None,
+            f"{prefix}_time_low": round(regime[1].low, 3) if fitted else None,
+            f"{prefix}_time_high": round(regime[1].high, 3) if fitted else None}
+
+
 def fits_table(experiments, data: dict) -> pd.DataFrame:
     """One row per curve: the exact slope of counts and the slope of times with its interval
     over the upper half of the sweep; and, where the results carry predictions, both slopes
-    over the part of the sweep predicted outside the overhead regime (``compute_from`` on).
+    over the part of the sweep predicted outside the overhead regime (``compute_from`` on)
+    and over the part where it predicts time proportional to the counts (``steady_from``
+    on, `steady_start`, with the model's own slope there, ``steady_predicted_slope``).
 
     ``experiments``: the registered experiments (in order); ``data``: name -> (df, meta) of
     those whose results loaded.
@@ -155,17 +220,19 @@ def fits_table(experiments, data: dict) -> pd.DataFrame:
             start = (overhead_exit(mine, axis).get((function, strategy), np.nan)
                      if len(mine) else np.nan)
             regime = compute_regime_slopes(c, t, axis, start) if len(t) else None
+            steady_from = steady_start(mine, c, axis) if len(mine) else np.nan
+            steady = compute_regime_slopes(c, t, axis, steady_from) if len(t) else None
+            predicted_slope = None
+            if steady is not None:
+                there = mine[mine[axis].astype(float) >= steady_from]
+                predicted_slope = round(loglog_slope(there[axis].astype(float),
+                                                     there.predicted.astype(float)), 4)
             rows.append({"experiment": experiment.name, "function": function,
                          "strategy": strategy, "x": axis, "count_slope": round(cs.value, 4),
                          "time_slope": None if ts is None else round(ts.value, 3),
                          "time_slope_low": None if ts is None else round(ts.low, 3),
                          "time_slope_high": None if ts is None else round(ts.high, 3),
-                         "compute_from": None if regime is None else start,
-                         "compute_count_slope": None if regime is None
-                         else round(regime[0].value, 4),
-                         "compute_time_slope": None if regime is None
-                         else round(regime[1].value, 3),
-                         "compute_time_low": None if regime is None else round(regime[1].low, 3),
-                         "compute_time_high": None if regime is None
-                         else round(regime[1].high, 3)})
+                         **_slope_columns("compute", start, regime),
+                         **_slope_columns("steady", steady_from, steady),
+                         "steady_predicted_slope": predicted_slope})
     return pd.DataFrame(rows, columns=FITS_COLUMNS)

@@ -26,7 +26,11 @@ calibration and used only when it has it (a calibration without them predicts ex
 - the bandwidth of the working set (``bandwidth_curve``: add's bandwidth against the bytes
   one call moves): the bytes per computing call, or a reverse sweep's peak when larger
   (`working_set`), pick the point of the curve, so data that fits in a cache is not
-  charged at the speed of main memory.
+  charged at the speed of main memory;
+- the matrix product's rate against its size (``matmul_curve``: a square product's
+  seconds per operation against its operations): the counted operations per matmul call
+  pick the point of the curve (`matmul_rate`), so small products are not charged at the
+  rate BLAS reaches only on large blocks.
 
 Which per-call overhead applies is the study's decision (`OVERHEAD_OF`): plain evaluation
 calls NumPy directly (``eval``), hand-written backprop through `costad.counted`
@@ -55,7 +59,7 @@ from .frames import is_abstract
 from .measure import row
 
 __all__ = ["OVERHEAD_OF", "MODEL_METRIC", "overhead_key", "predict", "passes", "call_overhead",
-           "bandwidth_for", "working_set", "model_rows",
+           "bandwidth_for", "working_set", "matmul_rate", "model_rows",
            "configuration_keys", "configurations", "accuracy", "overhead_exit",
            "REGIME_COLORS", "human_seconds"]
 
@@ -111,8 +115,25 @@ def bandwidth_for(cost: Cost, calibration: Calibration) -> float:
     size = working_set(cost)
     if not curve or not size:
         return calibration.bandwidth_bytes_per_s
-    sizes, speeds = zip(*sorted((float(b), float(v)) for b, v in curve))
-    return float(np.exp(np.interp(np.log(size), np.log(sizes), np.log(speeds))))
+    return _on_curve(curve, size)
+
+
+def _on_curve(curve, size: float) -> float:
+    """A calibrated curve's value at ``size``: log-log interpolation, held constant beyond
+    its ends."""
+    sizes, values = zip(*sorted((float(b), float(v)) for b, v in curve))
+    return float(np.exp(np.interp(np.log(size), np.log(sizes), np.log(values))))
+
+
+def matmul_rate(cost: Cost, calibration: Calibration) -> float | None:
+    """Seconds per operation of the matrix products in ``cost``: the calibration's
+    ``matmul_curve`` at the operations of an average product (work / calls of ``matmul``);
+    None when the calibration has no curve or the cost no product."""
+    curve = calibration.source.get("matmul_curve") if calibration.source else None
+    calls, work = cost.calls.get("matmul", 0), cost.work.get("matmul", 0)
+    if not curve or not calls or not work:
+        return None
+    return _on_curve(curve, work / calls)
 
 
 def call_overhead(cost: Cost, calibration: Calibration, key: str) -> float:
@@ -140,7 +161,11 @@ def predict(cost: Cost, calibration: Calibration, strategy: str,
     the module docstring)."""
     key = overhead_key(strategy, calibration)
     # predict_time applies overhead_s["eval"] to the "eval" strategy: hand it the one chosen.
+    rate = matmul_rate(cost, calibration)
+    element_s = calibration.element_s if rate is None else {**calibration.element_s,
+                                                            "matmul": rate}
     chosen = replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
+                     element_s=element_s,
                      bandwidth_bytes_per_s=bandwidth_for(cost, calibration))
     core = predict_time(cost, chosen, "eval")
     source = calibration.source or {}

@@ -155,7 +155,9 @@ def _readme(data: dict, missing: dict, figures: dict[str, list[str]], fits: pd.D
         f = fits[fits.experiment == name]
         if len(f):
             w("Fitted log-log slopes (`fits.csv`; `compute_*`: over the points predicted "
-              "compute- or memory-bound, from `compute_from` on):\n\n")
+              "compute- or memory-bound, from `compute_from` on; `steady_*`: over the "
+              "points where the model predicts time proportional to the counts, from "
+              "`steady_from` on, with the model's own slope there):\n\n")
             w(markdown_table(f.drop(columns="experiment")) + "\n\n")
         meta = data[name][1]
         w(f"Provenance: costad {meta.get('costad_version')}, commit "
