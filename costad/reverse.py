@@ -163,11 +163,15 @@ def record(f, leaves: list, in_tree: TreeDef):
     return trace.tape, [b.node for b in boxed], values, nodes, out_tree
 
 
-def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> list:
+def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int],
+             consume: bool = False) -> list:
     """Sweep the tape back from the seeded nodes; return the adjoint of each input node.
 
     ``seeds`` pairs a node with its cotangent (the seed is free). Nodes' adjoints are
-    released as the sweep passes them; None means a zero adjoint.
+    released as the sweep passes them; None means a zero adjoint. With ``consume`` the
+    tape is swept only this once: each node is dropped from it as soon as the sweep has
+    passed it (no node below needs its value), so that the recorded values are freed while
+    the adjoints grow, and the sweep's peak memory stays near the recording's.
     """
     adjoints: list = [None] * len(tape)
     for node, ct in seeds:
@@ -178,7 +182,7 @@ def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> 
         adjoints[node] = accumulate(adjoints[node], ct)
     if seeds:
         with cyclic_gc_paused():
-            _sweep(tape, max(node for node, _ in seeds), adjoints)
+            _sweep(tape, max(node for node, _ in seeds), adjoints, consume)
     return [densify(adjoints[i]) for i in inputs]
 
 
@@ -202,15 +206,20 @@ def _hand(adjoints: list, parent: int, c, arg) -> None:
     adjoints[parent] = c if current is None else accumulate(current, c)
 
 
-def _sweep(tape: list, start: int, adjoints: list) -> None:
+def _sweep(tape: list, start: int, adjoints: list, consume: bool = False) -> None:
     # The hot loop of reverse mode: one pass per node. Scalar code (Python floats, one or
     # two arguments) takes the inlined paths; calls with *args or **params cost several
     # times a positional call, so they are avoided where the arity is known.
     for i in range(start, -1, -1):
         ct = adjoints[i]
         if ct is None:
+            if consume:
+                tape[i] = None
             continue
         prim, params, args, parents, out = tape[i]
+        if consume:
+            # Node i's value is an argument of later nodes only, all swept already.
+            tape[i] = None
         if prim is None:
             continue
         adjoints[i] = None
