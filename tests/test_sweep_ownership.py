@@ -1,7 +1,8 @@
 """What the backward sweep may free or write into, and what it must leave alone.
 
-A gradient's sweep drops each tape node once passed (the tape is swept once). That may not
-change a value anyone else can see: the caller's arrays, an
+A gradient's sweep drops each tape node once passed (the tape is swept once), and adds
+further contributions to an adjoint in place when that adjoint is an array the sweep made
+itself. Neither may change a value anyone else can see: the caller's arrays, an
 intermediate the user's function kept, a value still on the tape, a cotangent shared by
 two adjoints. Each test compares against forward mode or a closed form, and checks that
 what the user holds is unchanged.
@@ -137,3 +138,18 @@ def test_nested_derivatives_through_accumulating_adjoints(mode):
     x = RNG.standard_normal(4)
     outer = costad.grad(directional, mode=mode)(x)
     np.testing.assert_allclose(outer, costad.hvp(f, x, v), rtol=1e-12)
+
+
+def test_counts_of_a_gradient_with_accumulations_are_unchanged():
+    # x's adjoint gets four contributions (two from x * x, one each from exp and sin):
+    # three accumulating adds of 10, whether made into a fresh array or in place, plus
+    # the two scalar adds of f itself.
+    def f(x):
+        return np.sum(x * x) + np.sum(np.exp(x)) + np.sum(np.sin(x))
+
+    x = RNG.standard_normal(10)
+    with costad.counting() as c:
+        costad.grad(f)(x)
+    assert c.calls["add"] == 2 + 3
+    assert c.work["add"] == 2 + 3 * 10
+    assert c.bytes == 2712
