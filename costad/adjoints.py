@@ -23,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import cost as _cost
-from .core import MATERIALIZE_LIMIT, ShapeDtype, Tracer, unboxed
+from .core import MATERIALIZE_LIMIT, ShapeDtype, Tracer, charge, unboxed
 from .errors import UnsupportedOperationError
 from .primitives import IndexedCotangent, TupleCotangent, add, scatter
 
 __all__ = ["IndexAccumulator", "AbstractAccumulator", "Coverage", "TupleAdjoint", "accumulate",
-           "densify"]
+           "densify", "add_in_place"]
 
 
 def _float_dtype(value) -> np.dtype:
@@ -338,3 +338,20 @@ def accumulate(current, contribution):
         current.add_dense(contribution)
         return current
     return add(current, contribution)
+
+
+def add_in_place(buffer: np.ndarray, contribution) -> bool:
+    """Add ``contribution`` into ``buffer``, an adjoint array that only the sweep holds (see
+    `costad.reverse`), charged exactly as the ``add`` it replaces; False, with nothing done,
+    unless the contribution is a plain array of the buffer's shape and dtype (then the sum
+    ``buffer + contribution`` would have them too, so it fits the buffer).
+
+    The values are those of ``add(buffer, contribution)``: the same ufunc on the same
+    operands. What is saved is a fresh array of the adjoint's size per extra contribution.
+    """
+    if (contribution.__class__ is not np.ndarray or contribution.shape != buffer.shape
+            or contribution.dtype != buffer.dtype):
+        return False
+    np.add(buffer, contribution, out=buffer)
+    charge(add, buffer, (buffer, contribution), {})
+    return True

@@ -25,7 +25,7 @@ from .errors import (AbstractValueError, EscapedTracerError, ShapeError,
 __all__ = ["Primitive", "Joint", "Tracer", "Trace", "ShapeDtype", "bind", "apply", "evaluate",
            "new_level", "on_first_and_last_level", "ENDED", "shape_of", "size_of", "dtype_of",
            "is_traced", "primal_value", "nbytes_of", "operand_traffic", "no_traffic",
-           "is_abstract", "unboxed", "is_differentiated", "capturing", "handler"]
+           "is_abstract", "unboxed", "is_differentiated", "capturing", "handler", "charge"]
 
 
 class ShapeDtype:
@@ -581,6 +581,13 @@ def evaluate(prim: Primitive, args: tuple, params: Mapping[str, Any]):
     if _cost.open_blocks:
         _charge(prim, out, args, params)
     return out
+
+
+def charge(prim: Primitive, out, args: tuple, params: Mapping[str, Any]) -> None:
+    """Charge ``prim`` applied to ``args`` with result ``out`` as `evaluate` would, for a
+    caller that computed the result itself (into a buffer it owns)."""
+    if _cost.open_blocks:
+        _charge(prim, out, args, params)
 
 
 def _charge(prim: Primitive, out, args: tuple, params: Mapping[str, Any]) -> None:

@@ -329,7 +329,7 @@ def _forward(f, x, step, want_value):
 
 
 def _reverse(f, x, step, want_value):
-    value, pullback = make_vjp(f, x)
+    value, pullback = make_vjp(f, x, once=True)
     check_scalar_output(value)
     return value, pullback(one_like(value))               # the seed is free
 

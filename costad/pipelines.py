@@ -152,7 +152,7 @@ def tangent_leaves(v, in_tree: TreeDef, leaves: list, what: str = "the tangent v
     return out
 
 
-def make_vjp(f: Callable, x: Any, keep_inputs: bool = False):
+def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False):
     """Record ``f(x)`` once; return ``(value, pullback)``.
 
     ``pullback(ct)`` takes a cotangent with the structure of the value and returns
@@ -160,7 +160,9 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False):
     `counting()` block the tape's storage, and the peak bytes of tape and adjoints during a
     sweep, are recorded once, here. With ``keep_inputs`` the tape records copies of the
     input arrays, so that a pullback called later is not changed by the caller updating its
-    arrays in between (`costad.vjp`); gradients, which sweep at once, need no copy.
+    arrays in between (`costad.vjp`); gradients, which sweep at once, need no copy. With
+    ``once`` the pullback may be called only once (gradients): its sweep frees the tape's
+    values as it passes them, which lowers the peak memory of the sweep.
     """
     leaves, in_tree = flatten_inputs(x)
     if keep_inputs:
@@ -175,6 +177,7 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False):
     # The caller gets copies: the tape keeps its own arrays (tanh's rule reuses its output),
     # and an output may be an input itself (the identity, x.copy()).
     value = out_tree.unflatten(detached(v) for v in values)
+    swept: list = []
 
     def pullback(ct):
         ct_leaves, ct_tree = tree_flatten(
@@ -182,8 +185,13 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False):
         out_tree.check_matches(ct_tree, "the cotangent", "f's output", "ct")
         seeds = [(node, cast_like(c, v)) for node, c, v in zip(nodes, ct_leaves, values)
                  if node is not None]
+        if once:
+            if swept:
+                raise AssertionError("costad internal error: a single-use pullback called "
+                                     "twice")
+            swept.append(True)
         with _cost.sweeping(stored_bytes):
-            adjoints = backward(tape, seeds, inputs)
+            adjoints = backward(tape, seeds, inputs, consume=once)
         return in_tree.unflatten(as_leaf_gradient(a, leaf, _owned(a, ct_leaves, adjoints))
                                  for a, leaf in zip(adjoints, leaves))
 

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from .adjoints import (AbstractAccumulator, IndexAccumulator, TupleAdjoint, accumulate,
-                       densify)
+                       add_in_place, densify)
 from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, nbytes_of, new_level,
                    primal_value, shape_of)
 from .errors import ShapeError
@@ -163,11 +163,15 @@ def record(f, leaves: list, in_tree: TreeDef):
     return trace.tape, [b.node for b in boxed], values, nodes, out_tree
 
 
-def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> list:
+def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int],
+             consume: bool = False) -> list:
     """Sweep the tape back from the seeded nodes; return the adjoint of each input node.
 
     ``seeds`` pairs a node with its cotangent (the seed is free). Nodes' adjoints are
-    released as the sweep passes them; None means a zero adjoint.
+    released as the sweep passes them; None means a zero adjoint. With ``consume`` the
+    tape is swept only this once: each node is dropped from it as soon as the sweep has
+    passed it (no node below needs its value), so that the recorded values are freed while
+    the adjoints grow, and the sweep's peak memory stays near the recording's.
     """
     adjoints: list = [None] * len(tape)
     for node, ct in seeds:
@@ -178,7 +182,7 @@ def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int]) -> 
         adjoints[node] = accumulate(adjoints[node], ct)
     if seeds:
         with cyclic_gc_paused():
-            _sweep(tape, max(node for node, _ in seeds), adjoints)
+            _sweep(tape, max(node for node, _ in seeds), adjoints, consume)
     return [densify(adjoints[i]) for i in inputs]
 
 
@@ -189,9 +193,16 @@ _ACCUMULATORS = (IndexAccumulator, AbstractAccumulator, TupleAdjoint)
 _SCALARS = frozenset((float, np.float64))
 
 
-def _hand(adjoints: list, parent: int, c, arg) -> None:
+def _hand(adjoints: list, parent: int, c, arg, owned: dict) -> None:
     """Give the contribution ``c`` to argument ``arg`` (tape node ``parent``): summed back
-    over the axes ``arg`` was broadcast along, then accumulated."""
+    over the axes ``arg`` was broadcast along, then accumulated.
+
+    ``owned[parent]`` is the adjoint array of node ``parent`` when the sweep made it itself,
+    as the sum of two contributions: then nothing else holds it (it is in no other adjoint,
+    not on the tape, not the caller's), and further contributions are added into it in
+    place. A contribution itself is never written into: a rule may return its output
+    cotangent, a view, or a value of the tape.
+    """
     if c.__class__ is IndexedCotangent or c.__class__ is TupleCotangent:
         adjoints[parent] = accumulate(adjoints[parent], c)
         return
@@ -199,18 +210,33 @@ def _hand(adjoints: list, parent: int, c, arg) -> None:
     if shape_of(c) != shape:
         c = unbroadcast(c, shape)
     current = adjoints[parent]
-    adjoints[parent] = c if current is None else accumulate(current, c)
+    if current is None:
+        adjoints[parent] = c
+    elif not (owned.get(parent) is current and add_in_place(current, c)):
+        total = accumulate(current, c)
+        adjoints[parent] = total
+        if (total.__class__ is np.ndarray and current.__class__ is np.ndarray
+                and c.__class__ is np.ndarray):
+            owned[parent] = total                 # a fresh array: add(current, c)
 
 
-def _sweep(tape: list, start: int, adjoints: list) -> None:
+def _sweep(tape: list, start: int, adjoints: list, consume: bool = False) -> None:
     # The hot loop of reverse mode: one pass per node. Scalar code (Python floats, one or
     # two arguments) takes the inlined paths; calls with *args or **params cost several
     # times a positional call, so they are avoided where the arity is known.
+    owned: dict = {}                  # node -> its adjoint array, where the sweep owns it
     for i in range(start, -1, -1):
         ct = adjoints[i]
         if ct is None:
+            if consume:
+                tape[i] = None
             continue
         prim, params, args, parents, out = tape[i]
+        if consume:
+            # Node i's value is an argument of later nodes only, all swept already.
+            tape[i] = None
+        if owned:
+            owned.pop(i, None)        # ct now goes to the rules, which may pass it on
         if prim is None:
             continue
         adjoints[i] = None
@@ -221,7 +247,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
             needs = tuple(p >= 0 for p in parents)
             for parent, c, arg in zip(parents, vjp.rule(ct, out, *args, needs, **params), args):
                 if parent >= 0 and c is not None:
-                    _hand(adjoints, parent, c, arg)
+                    _hand(adjoints, parent, c, arg, owned)
             continue
         if len(args) == 1:
             parent = parents[0]
@@ -232,7 +258,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
                 current = adjoints[parent]
                 adjoints[parent] = c if current is None else accumulate(current, c)
             else:
-                _hand(adjoints, parent, c, args[0])
+                _hand(adjoints, parent, c, args[0], owned)
         elif len(args) == 2:
             a, b = args
             pa, pb = parents
@@ -243,7 +269,7 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
                         current = adjoints[pa]
                         adjoints[pa] = c if current is None else accumulate(current, c)
                     else:
-                        _hand(adjoints, pa, c, a)
+                        _hand(adjoints, pa, c, a, owned)
             if pb >= 0 and vjp[1] is not None:
                 c = vjp[1](ct, out, a, b, **params) if params else vjp[1](ct, out, a, b)
                 if c is not None:
@@ -251,13 +277,13 @@ def _sweep(tape: list, start: int, adjoints: list) -> None:
                         current = adjoints[pb]
                         adjoints[pb] = c if current is None else accumulate(current, c)
                     else:
-                        _hand(adjoints, pb, c, b)
+                        _hand(adjoints, pb, c, b, owned)
         else:
             for k, parent in enumerate(parents):
                 if parent >= 0 and vjp[k] is not None:
                     c = vjp[k](ct, out, *args, **params)
                     if c is not None:
-                        _hand(adjoints, parent, c, args[k])
+                        _hand(adjoints, parent, c, args[k], owned)
 
 
 def _bool_scalar(value) -> bool:
