@@ -161,7 +161,7 @@ def sizes(quick: bool) -> dict:
                 "matmul": [64, 128, 256], "bandwidth": [1 << e for e in range(10, 23, 3)]}
     return {"chain_lengths": [4, 16, 64], "chain_inputs": [2, 8, 32], "leaves": [1, 8, 32],
             "in_cache": [4096, 8192, 16384, 32768], "out_of_cache": 1 << 23,
-            "matmul": [64, 128, 256, 512, 1024],
+            "matmul": [64, 128, 256, 512, 1024, 2048],
             # every 4x through the caches, every 2x where the last level ends, and to
             # 400 MB per call, well past it (where working sets of 10^7 elements are)
             "bandwidth": [1 << e for e in (*range(10, 20, 2), 20, 21, 22, 23, 24)]}

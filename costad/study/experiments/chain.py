@@ -36,8 +36,8 @@ def grid(settings: Settings) -> dict:
     if settings.quick:
         return {"fixed_R": {"R": 8, "n": [4, 16, 64]}, "fixed_n": {"n": 32, "R": [1, 4, 16]},
                 "random": {"chains": 3, "factors": 6, "max_dim": 100}}
-    return {"fixed_R": {"R": 8, "n": [4, 8, 16, 32, 64, 128, 256, 512, 1024]},
-            "fixed_n": {"n": 64, "R": [1, 2, 4, 8, 16, 32]},
+    return {"fixed_R": {"R": 8, "n": [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]},
+            "fixed_n": {"n": 64, "R": [1, 2, 4, 8, 16, 32, 64]},
             "random": {"chains": 6, "factors": 8, "max_dim": 200}}
 
 

@@ -48,7 +48,7 @@ def grid(settings: Settings) -> dict:
             "budget_n": BUDGET_N[settings.quick],
             # from R = 2: with one hidden layer there is no width x width product yet
             "wide": {"width": WIDE_WIDTH, "batch": WIDE_BATCH,
-                     "R": [2, 4] if settings.quick else [2, 4, 8, 16],
+                     "R": [2, 4] if settings.quick else [2, 4, 8, 16, 32],
                      "abstract_R": [2, 4, 64] if settings.quick else [2, 4, 16, 64, 256,
                                                                       1024, 4096]}}
 
