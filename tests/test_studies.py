@@ -176,6 +176,12 @@ def test_beyond_the_gradients_largest_n_f_alone_is_timed_and_the_rest_named(monk
     skipped = rows[rows.metric == "skipped"].set_index("strategy").note
     assert set(skipped.index) == set(gradient_vs_n.STRATEGIES)
     assert all("gradients run up to n = 2e+01" in note for note in skipped)
-    # at or below it, every strategy runs as before
+    # at or below it, every strategy runs as before; the mlp's n, rounded to whole layers
+    # (10^7 becomes 10000003), is compared with the limit rounded alike
     ran = pd.DataFrame(gradient_vs_n._run("seed", 20, QUICK))
     assert set(ran[ran.metric == "time"].strategy) == {"eval", *gradient_vs_n.STRATEGIES}
+    mlp = gradient_vs_n.FAMILIES["mlp"]
+    monkeypatch.setattr(gradient_vs_n, "GRADIENT_MAX_N", 57)
+    assert mlp.valid_n(57) == 58
+    ran = pd.DataFrame(gradient_vs_n._run("mlp", 58, QUICK))
+    assert "reverse" in set(ran[ran.metric == "time"].strategy)

@@ -71,7 +71,8 @@ def _run(family_name: str, n: int, settings: Settings) -> list[dict]:
     budget = BUDGET_OPS[settings.quick]
     rows, chosen = [], []
     for strategy in STRATEGIES:
-        if n > GRADIENT_MAX_N:
+        # valid_n rounds a family's n (the mlp's to whole layers): compare like with like
+        if n > family.valid_n(GRADIENT_MAX_N):
             rows += skipped(base, strategy, f"gradients run up to n = {GRADIENT_MAX_N:.0e}; "
                                             f"beyond, f alone is timed")
         elif strategy != "reverse" and (n + 1) * K > budget:
