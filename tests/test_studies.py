@@ -170,7 +170,7 @@ def test_results_files_get_the_mode_the_umask_gives(tmp_path, quick_results, uma
 def test_beyond_the_gradients_largest_n_f_alone_is_timed_and_the_rest_named(monkeypatch):
     from costad.study.experiments import gradient_vs_n
     monkeypatch.setattr(gradient_vs_n, "GRADIENT_MAX_N", 20)
-    rows = pd.DataFrame(gradient_vs_n._run("seed", 30, QUICK))
+    rows = pd.DataFrame(gradient_vs_n._run("seed", [30], QUICK))
     times = rows[rows.metric == "time"]
     assert set(times.strategy) == {"eval"} and len(times) == QUICK.repeats
     skipped = rows[rows.metric == "skipped"].set_index("strategy").note
@@ -178,10 +178,33 @@ def test_beyond_the_gradients_largest_n_f_alone_is_timed_and_the_rest_named(monk
     assert all("gradients run up to n = 2e+01" in note for note in skipped)
     # at or below it, every strategy runs as before; the mlp's n, rounded to whole layers
     # (10^7 becomes 10000003), is compared with the limit rounded alike
-    ran = pd.DataFrame(gradient_vs_n._run("seed", 20, QUICK))
+    ran = pd.DataFrame(gradient_vs_n._run("seed", [20], QUICK))
     assert set(ran[ran.metric == "time"].strategy) == {"eval", *gradient_vs_n.STRATEGIES}
     mlp = gradient_vs_n.FAMILIES["mlp"]
     monkeypatch.setattr(gradient_vs_n, "GRADIENT_MAX_N", 57)
     assert mlp.valid_n(57) == 58
-    ran = pd.DataFrame(gradient_vs_n._run("mlp", 58, QUICK))
+    ran = pd.DataFrame(gradient_vs_n._run("mlp", [58], QUICK))
     assert "reverse" in set(ran[ran.metric == "time"].strategy)
+
+
+def test_the_large_sizes_of_a_sweep_are_timed_in_one_set_of_interleaved_rounds(monkeypatch):
+    from costad.study.experiments import depth, gradient_vs_n
+    from costad.study import recipes
+    full = Settings.make(quick=False)
+    names = [t.label for t in gradient_vs_n.tasks(full)]
+    large = [n for n in gradient_vs_n.grid(full)["n"] if n >= gradient_vs_n.INTERLEAVED_FROM]
+    assert len(large) >= 3
+    for family in gradient_vs_n.FAMILIES:
+        mine = [name for name in names if name.startswith(family + " n=")]
+        assert sum("..." in name for name in mine) == 1          # one task for the large n
+        assert len(mine) == len(gradient_vs_n.grid(full)["n"]) - len(large) + 1
+    assert sum(t.label.startswith("wide R=") for t in depth.tasks(full)) == 1
+    # every point's calls go to one time_calls: the rounds interleave the sizes
+    batches = []
+    real = recipes.time_calls
+    monkeypatch.setattr(recipes, "time_calls",
+                        lambda fns, repeats: batches.append(len(fns)) or real(fns, repeats))
+    rows = pd.DataFrame(gradient_vs_n._run("seed", [20, 40], QUICK))
+    assert batches == [2 * (1 + len(gradient_vs_n.STRATEGIES))]
+    times = rows[rows.metric == "time"]
+    assert set(times.n) == {20, 40} and len(times) == 2 * 5 * QUICK.repeats

@@ -21,7 +21,7 @@ from costad.study.fits import Sweep, fits_table, steady_start
 from costad.study.frames import is_abstract
 from costad.study.measure import Timing
 from costad.study.provenance import provenance
-from costad.study.recipes import measure_gradient, timed
+from costad.study.recipes import Point, measure_points, timed
 from costad.study.registry import get
 
 # A synthetic calibration: round numbers, so that predictions can be computed by hand.
@@ -203,8 +203,9 @@ def test_measured_rows_record_calls_work_and_bytes_beside_ops():
     f, x = FAMILIES["rosenbrock"].build(30, 0)
     vg = costad.value_and_grad(f, mode="reverse")
     cost = _counted(vg, x)
-    rows = pd.DataFrame(measure_gradient(dict(experiment="x", function="r", n=30), "reverse",
-                                         lambda: vg(x), vg(x)[1], 1, calibration=STUDY))
+    rows = pd.DataFrame(measure_points([Point(dict(experiment="x", function="r", n=30), f, x,
+                                              ("reverse",), vg(x)[1])], 1, STUDY))
+    rows = rows[rows.strategy == "reverse"]
     calls = rows[rows.metric == "calls"].set_index("kind").value
     assert calls["total"] == cost.total_calls
     assert {k: calls[k] for k in cost.calls} == cost.calls

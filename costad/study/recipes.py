@@ -1,7 +1,8 @@
 """Measurement recipes shared by the experiments (gradient strategies, budgets)."""
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 from costad import count, tree_leaves, value_and_grad
 
@@ -9,8 +10,8 @@ from .measure import (Timing, count_call, count_rows, peak_bytes, relative_error
                       time_call, time_calls, time_rows)
 from .model import model_rows, passes, predict
 
-__all__ = ["TOLERANCE", "measure_eval", "measure_gradient", "measure_strategies",
-           "gradient_call", "skipped", "timed"]
+__all__ = ["TOLERANCE", "Point", "measure_strategies", "measure_points", "gradient_call",
+           "skipped", "timed"]
 
 # Agreement with the reference (reverse-mode) gradient, relative to max(1, |reference|).
 TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
@@ -39,60 +40,63 @@ def timed(base: dict, cost, fn: Callable[[], object], repeats: int,
     return rows
 
 
-def measure_strategies(base: dict, f: Callable, x, strategies, reference, repeats: int,
-                       predicted: Callable[[str], int | None] = lambda s: None,
-                       calibration=None) -> list[dict]:
-    """`measure_eval` and `measure_gradient` of every strategy of ``strategies`` at one
-    input, their timings taken in interleaved rounds (`costad.study.measure.time_calls`):
-    a burst of other work on the machine then slows one sample of each strategy, not every
-    sample of one. ``predicted(strategy)``: the closed form of its total count, or None."""
-    runs = [("eval", lambda: f(x), count(f, x))]
-    for strategy in strategies:
-        fn = gradient_call(f, x, strategy)
-        runs.append((strategy, fn, count_call(fn)))
-    timings = time_calls([fn for _, fn, _ in runs], repeats)
+@dataclass
+class Point:
+    """One input of a sweep and what to measure on it: f's evaluation and the gradient
+    ``strategies`` (each `value_and_grad` by that mode, or the call given in ``calls``,
+    returning ``(value, gradient)`` too), checked against ``reference``.
+    ``predicted(strategy)``: the closed form of its total count, or None."""
+
+    base: dict
+    f: Callable
+    x: object
+    strategies: tuple = ()
+    reference: object = None
+    predicted: Callable[[str], int | None] = lambda s: None
+    calls: Mapping[str, Callable[[], tuple]] = field(default_factory=dict)
+
+
+def measure_points(points: list[Point], repeats: int, calibration=None) -> list[dict]:
+    """Count every point's evaluation and strategies, then time all of them in one set of
+    interleaved rounds (`costad.study.measure.time_calls`), and return their rows.
+
+    Interleaving every point of a sweep, not only the strategies of one point, makes the
+    sweep's time slope robust to a machine whose speed drifts over minutes (a shared VM):
+    the drift then slows every point of a round alike instead of the points timed during
+    it."""
+    runs = []
+    for point in points:
+        runs.append((point, "eval", lambda f=point.f, x=point.x: f(x), count(point.f, point.x)))
+        for strategy in point.strategies:
+            fn = point.calls.get(strategy) or gradient_call(point.f, point.x, strategy)
+            runs.append((point, strategy, fn, count_call(fn)))
+    timings = time_calls([fn for _, _, fn, _ in runs], repeats)
     rows = []
-    for (strategy, fn, counted), timing in zip(runs, timings):
-        b = dict(base, strategy=strategy)
+    for (point, strategy, fn, counted), timing in zip(runs, timings):
+        b = dict(point.base, strategy=strategy)
         cost = counted if strategy == "eval" else counted[0]
-        rows += count_rows(b, cost, predicted(strategy))
+        rows += count_rows(b, cost, point.predicted(strategy))
         if strategy != "eval":
-            error = relative_error(counted[1][1], reference)
+            error = relative_error(counted[1][1], point.reference)
             rows.append(row(b, "rel_error", error, "1"))
             rows.append(row(b, "agrees", int(error <= TOLERANCE[strategy]), "bool",
                             note=f"tolerance {TOLERANCE[strategy]:g}"))
         rows += timed(b, cost, fn, repeats, calibration, timing=timing,
-                      leaves=len(tree_leaves(x)))
+                      leaves=len(tree_leaves(point.x)))
         if strategy != "eval":
-            rows.append(row(b, "peak_bytes", peak_bytes(fn), "bytes"))
+            rows.append(row(b, "peak_bytes", peak_bytes(fn), "bytes", note="tracemalloc"))
     return rows
 
 
-def measure_eval(base: dict, f: Callable, x, repeats: int, predicted_K: int | None,
-                 calibration=None) -> list[dict]:
-    """Count and time one plain evaluation of f: K and its time."""
-    base = dict(base, strategy="eval")
-    cost = count(f, x)
-    return count_rows(base, cost, predicted_K) + timed(base, cost, lambda: f(x), repeats,
-                                                       calibration, leaves=len(tree_leaves(x)))
-
-
-def measure_gradient(base: dict, strategy: str, fn: Callable[[], tuple], reference,
-                     repeats: int, predicted_total: int | None = None,
-                     calibration=None) -> list[dict]:
-    """Counts, agreement with the reference gradient, times and peak memory of ``fn()``,
-    which returns ``(value, gradient)``."""
-    base = dict(base, strategy=strategy)
-    cost, (_, gradient) = count_call(fn)
-    rows = count_rows(base, cost, predicted_total)
-    error = relative_error(gradient, reference)
-    rows.append(row(base, "rel_error", error, "1"))
-    rows.append(row(base, "agrees", int(error <= TOLERANCE[strategy]), "bool",
-                    note=f"tolerance {TOLERANCE[strategy]:g}"))
-    # The reference gradient has the input's structure: its leaves are the input's arrays.
-    rows += timed(base, cost, fn, repeats, calibration, leaves=len(tree_leaves(reference)))
-    rows.append(row(base, "peak_bytes", peak_bytes(fn), "bytes", note="tracemalloc"))
-    return rows
+def measure_strategies(base: dict, f: Callable, x, strategies, reference, repeats: int,
+                       predicted: Callable[[str], int | None] = lambda s: None,
+                       calibration=None) -> list[dict]:
+    """Count and time f and every strategy of ``strategies`` at one input, their timings
+    taken in interleaved rounds (`measure_points` of one point): a
+    burst of other work on the machine then slows one sample of each strategy, not every
+    sample of one. ``predicted(strategy)``: the closed form of its total count, or None."""
+    return measure_points([Point(base, f, x, tuple(strategies), reference, predicted)],
+                          repeats, calibration)
 
 
 def gradient_call(f: Callable, x, mode: str) -> Callable[[], tuple]:

@@ -16,7 +16,7 @@ from ..abstract import strategy_cost
 from ..frames import ABSTRACT, counts_frame
 from ..measure import count_rows
 from ..plotting import cost_and_time, memory_panels
-from ..recipes import gradient_call, measure_eval, measure_gradient, skipped
+from ..recipes import Point, measure_points, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "memory_figure", "claims"]
@@ -58,7 +58,9 @@ def _hand(params, X, Y):
     return counted(lambda p: mlp_backprop(p, X, Y))(params)
 
 
-def _run(R: int, settings: Settings, function: str = "mlp") -> list[dict]:
+def _point(R: int, settings: Settings, function: str = "mlp") -> tuple[Point, list[dict]]:
+    """The MLP of depth R and the strategies to measure on it, with the rows of those the
+    budget leaves out."""
     width, batch = WIDTHS[function]
     rng = np.random.default_rng(settings.seed + R)
     params = mlp_init([INPUTS] + [width] * R + [CLASSES], rng)
@@ -69,19 +71,28 @@ def _run(R: int, settings: Settings, function: str = "mlp") -> list[dict]:
         return mlp_loss(p, X, Y)
 
     n = sum(p.size for p in params)
-    cal = settings.calibration
     base = dict(experiment=NAME, function=function, n=n, R=R)
-    rows = measure_eval(base, loss, params, settings.repeats, None, cal)
-    _, reference = value_and_grad(loss)(params)
+    rows, chosen = [], []
     for strategy in STRATEGIES:
         if strategy in ("fd", "forward") and n > BUDGET_N[settings.quick]:
             rows += skipped(base, strategy, f"n = {n} parameters exceeds the budget of "
                                             f"{BUDGET_N[settings.quick]} for {strategy}")
-            continue
-        fn = (partial(_hand, params, X, Y) if strategy == "hand"
-              else gradient_call(loss, params, strategy))
-        rows += measure_gradient(base, strategy, fn, reference, settings.repeats, None, cal)
-    return rows
+        else:
+            chosen.append(strategy)
+    _, reference = value_and_grad(loss)(params)
+    return Point(base, loss, params, tuple(chosen), reference,
+                 calls={"hand": partial(_hand, params, X, Y)}), rows
+
+
+def _run(Rs, settings: Settings, function: str = "mlp") -> list[dict]:
+    """Measure the MLP at every depth of ``Rs``, all timed in the same interleaved rounds
+    (the drift of a shared machine then bends no slope against R)."""
+    points, rows = [], []
+    for R in Rs:
+        point, left_out = _point(R, settings, function)
+        points.append(point)
+        rows += left_out
+    return measure_points(points, settings.repeats, settings.calibration) + rows
 
 
 def _abstract(settings: Settings) -> list[dict]:
@@ -108,8 +119,9 @@ def _abstract(settings: Settings) -> list[dict]:
 
 def tasks(settings: Settings) -> list[Task]:
     g = grid(settings)
-    return ([Task(f"R={R}", partial(_run, R, settings)) for R in g["R"]]
-            + [Task(f"wide R={R}", partial(_run, R, settings, WIDE)) for R in g["wide"]["R"]]
+    wide = g["wide"]["R"]
+    return ([Task(f"R={R}", partial(_run, [R], settings)) for R in g["R"]]
+            + [Task(f"wide R={wide[0]}...{wide[-1]}", partial(_run, wide, settings, WIDE))]
             + [Task("wide, abstract", partial(_abstract, settings))])
 
 

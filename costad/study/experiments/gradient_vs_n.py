@@ -18,7 +18,7 @@ from ..plotting import (COUNT_LABEL, MARKERS, STRATEGY_COLORS, TIME_LABEL, figur
                         plot_abstract, plot_counts, plot_times, shade_regimes, theory)
 from ..measure import count_rows, row
 from ..model import configurations, human_seconds, model_rows, predict
-from ..recipes import measure_strategies, skipped
+from ..recipes import Point, measure_points, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "claims", "tables", "predicted", "family_figure", "ratio_figure",
@@ -38,6 +38,8 @@ STRATEGIES = ("fd", "fd-central", "forward", "reverse")
 # Strategies whose counted cost (n+1)K would exceed this many operations are skipped (reverse
 # mode runs at every n up to GRADIENT_MAX_N, the evaluation itself at every n).
 BUDGET_OPS = {False: 50_000_000, True: 2_000_000}
+# From this n on, a family's sizes are timed in one set of interleaved rounds.
+INTERLEAVED_FROM = 10 ** 5
 # Gradients run up to this n; beyond it f alone is timed (reverse mode's tape at 3 10^7
 # would take gigabytes), so that eval has points past the last cache's transition.
 GRADIENT_MAX_N = 10 ** 7
@@ -63,7 +65,9 @@ def predicted(strategy: str, n: int, K: int) -> int | None:
     return None
 
 
-def _run(family_name: str, n: int, settings: Settings) -> list[dict]:
+def _point(family_name: str, n: int, settings: Settings) -> tuple[Point, list[dict]]:
+    """The family at n and the strategies to measure there, with the rows of those the
+    budgets leave out."""
     family = FAMILIES[family_name]
     f, x = family.build(n, settings.seed)
     K = family.K(n)
@@ -81,9 +85,18 @@ def _run(family_name: str, n: int, settings: Settings) -> list[dict]:
         else:
             chosen.append(strategy)
     reference = value_and_grad(f)(x)[1] if chosen else None
-    return measure_strategies(base, f, x, chosen, reference, settings.repeats,
-                              lambda s: K if s == "eval" else predicted(s, n, K),
-                              settings.calibration) + rows
+    return Point(base, f, x, tuple(chosen), reference,
+                 lambda s: K if s == "eval" else predicted(s, n, K)), rows
+
+
+def _run(family_name: str, ns, settings: Settings) -> list[dict]:
+    """Measure the family at every n of ``ns``, all timed in the same interleaved rounds."""
+    points, rows = [], []
+    for n in ns:
+        point, left_out = _point(family_name, n, settings)
+        points.append(point)
+        rows += left_out
+    return measure_points(points, settings.repeats, settings.calibration) + rows
 
 
 def abstract_function(family_name: str, n: int, seed: int = 0):
@@ -147,9 +160,18 @@ def tasks(settings: Settings) -> list[Task]:
     out = []
     g = grid(settings)
     for family_name, family in FAMILIES.items():
-        for n in g["n"]:
-            n = family.valid_n(n)
-            out.append(Task(f"{family_name} n={n}", partial(_run, family_name, n, settings)))
+        ns = [family.valid_n(n) for n in g["n"]]
+        # The large sizes, where time slopes are fitted (claims T1, T4), are timed together
+        # so that the machine's drift over minutes does not bend the slope; the small ones,
+        # quick to time, one task each.
+        large = [n for n in ns if n >= INTERLEAVED_FROM]
+        for n in ns:
+            if n not in large:
+                out.append(Task(f"{family_name} n={n}", partial(_run, family_name, [n],
+                                                                settings)))
+        if large:
+            out.append(Task(f"{family_name} n={large[0]}...{large[-1]}",
+                            partial(_run, family_name, large, settings)))
     for family_name in FAMILIES:
         out.append(Task(f"{family_name} abstract n <= {max(g['abstract_n']):.0e}",
                         partial(_abstract, family_name, g["abstract_n"], settings)))
