@@ -306,3 +306,36 @@ def test_two_threads_computing_gradients_at_once():
         assert len(got) == 40
         for g in got:
             np.testing.assert_array_equal(g, expected[k])
+
+
+def test_adjoints_of_permuted_3d_views_keep_the_layout_of_fresh_sums(monkeypatch):
+    # y's adjoint receives contributions in every axis order of a (20, 3, 4) array (the
+    # C-ordered ones of y * y last, as y * y is computed first); the
+    # buffer takes a contribution in place only where a fresh sum has the buffer's layout
+    # (and does so for a buffer that is not C-ordered, with a contribution of its strides).
+    perms = [(0, 1, 2), (2, 1, 0), (1, 0, 2), (0, 2, 1), (1, 2, 0), (2, 0, 1)]
+    x, b = RNG.standard_normal((20, 3, 4)), RNG.standard_normal((1, 3, 1))
+    ks = {p: RNG.standard_normal(tuple((20, 3, 4)[i] for i in p)) for p in perms}
+    # (The sweep meets the terms of a sum last first.)
+    orders = [[(0, 1, 2), (2, 1, 0), (2, 1, 0), (2, 1, 0)], perms, perms[::-1],
+              [(1, 0, 2), (1, 0, 2), (0, 2, 1), (2, 0, 1), (1, 0, 2)]]
+    taken_by_other_layouts = []
+    add_in_place = reverse_module.add_in_place
+
+    def spy(buffer, contribution):
+        done = add_in_place(buffer, contribution)
+        if done and not buffer.flags.c_contiguous:
+            taken_by_other_layouts.append(buffer.strides)
+        return done
+
+    for order in orders:
+        def f(q, order=order):
+            y = q[0] + q[1]
+            return np.sum(y * y) + sum(np.sum(np.transpose(y, p) * ks[p]) for p in order)
+
+        monkeypatch.setattr(reverse_module, "add_in_place", spy)
+        _same_with_and_without_in_place(monkeypatch, lambda: costad.grad(f)((x, b)))
+        monkeypatch.setattr(reverse_module, "add_in_place", add_in_place)
+        g, g_forward = costad.grad(f)((x, b)), costad.grad(f, mode="forward")((x, b))
+        np.testing.assert_allclose(g[1], g_forward[1], rtol=1e-12)
+    assert taken_by_other_layouts
