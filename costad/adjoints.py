@@ -344,14 +344,29 @@ def add_in_place(buffer: np.ndarray, contribution) -> bool:
     """Add ``contribution`` into ``buffer``, an adjoint array that only the sweep holds (see
     `costad.reverse`), charged exactly as the ``add`` it replaces; False, with nothing done,
     unless the contribution is a plain array of the buffer's shape and dtype (then the sum
-    ``buffer + contribution`` would have them too, so it fits the buffer).
+    ``buffer + contribution`` would have them too, so it fits the buffer) and that sum
+    would have the buffer's memory layout (`_keeps_layout`).
 
     The values are those of ``add(buffer, contribution)``: the same ufunc on the same
-    operands. What is saved is a fresh array of the adjoint's size per extra contribution.
+    operands, in the same layout. What is saved is a fresh array of the adjoint's size per
+    extra contribution.
     """
     if (contribution.__class__ is not np.ndarray or contribution.shape != buffer.shape
-            or contribution.dtype != buffer.dtype):
+            or contribution.dtype != buffer.dtype or not _keeps_layout(buffer, contribution)):
         return False
     np.add(buffer, contribution, out=buffer)
     charge(add, buffer, (buffer, contribution), {})
     return True
+
+
+def _keeps_layout(buffer: np.ndarray, contribution: np.ndarray) -> bool:
+    """True if NumPy's ``buffer + contribution`` (a fresh array in the operands' order)
+    would be laid out as ``buffer`` is: ``buffer`` is C-ordered (NumPy then keeps C order,
+    whatever the other operand's strides), or both have the same strides along every axis
+    longer than 1. A Fortran-ordered sum of transposed contributions plus a C-ordered one
+    is C-ordered; adding into it in place would keep Fortran order, and a reduction of the
+    adjoint further down the sweep, which sums in memory order, would round differently."""
+    if buffer.flags.c_contiguous:
+        return True
+    return all(s == t for s, t, n in zip(buffer.strides, contribution.strides, buffer.shape)
+               if n > 1)
