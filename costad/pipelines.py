@@ -18,7 +18,7 @@ import numpy as np
 
 from . import cost as _cost
 from .core import ShapeDtype, Tracer, dtype_of, is_abstract, shape_of
-from .errors import OutputTypeError
+from .errors import CostadError, OutputTypeError
 from .forward import jvp_call
 from .reverse import adjoint_peak, backward, record, tape_storage
 from .tree import TreeDef, flatten_inputs, tree_flatten
@@ -187,8 +187,10 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False)
                  if node is not None]
         if once:
             if swept:
-                raise AssertionError("costad internal error: a single-use pullback called "
-                                     "twice")
+                # its sweep has freed the tape: a second call would read nothing
+                raise CostadError("costad: this pullback was made with once=True and has "
+                                  "already swept its tape; use once=False (or costad.vjp) "
+                                  "to call a pullback again")
             swept.append(True)
         with _cost.sweeping(stored_bytes):
             adjoints = backward(tape, seeds, inputs, consume=once)

@@ -153,3 +153,12 @@ def test_counts_of_a_gradient_with_accumulations_are_unchanged():
     assert c.calls["add"] == 2 + 3
     assert c.work["add"] == 2 + 3 * 10
     assert c.bytes == 2712
+
+
+def test_a_single_use_pullback_called_again_is_a_clear_error():
+    # make_vjp(once=True) frees the tape as it sweeps: a second sweep would read nothing
+    value, pullback = costad.make_vjp(lambda x: np.sum(np.tanh(x) * x), np.ones(3), once=True)
+    first = pullback(1.0)
+    np.testing.assert_allclose(first, np.tanh(1.0) + (1 - np.tanh(1.0) ** 2))
+    with pytest.raises(costad.CostadError, match="once=True.*already swept"):
+        pullback(1.0)
