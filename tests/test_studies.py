@@ -187,18 +187,12 @@ def test_beyond_the_gradients_largest_n_f_alone_is_timed_and_the_rest_named(monk
     assert "reverse" in set(ran[ran.metric == "time"].strategy)
 
 
-def test_the_large_sizes_of_a_sweep_are_timed_in_one_set_of_interleaved_rounds(monkeypatch):
-    from costad.study.experiments import depth, gradient_vs_n
+def test_the_points_of_a_sweep_given_together_are_timed_in_one_set_of_rounds(monkeypatch):
+    from costad.study.experiments import depth, gradient_vs_n, rnn
     from costad.study import recipes
     full = Settings.make(quick=False)
-    names = [t.label for t in gradient_vs_n.tasks(full)]
-    large = [n for n in gradient_vs_n.grid(full)["n"] if n >= gradient_vs_n.INTERLEAVED_FROM]
-    assert len(large) >= 3
-    for family in gradient_vs_n.FAMILIES:
-        mine = [name for name in names if name.startswith(family + " n=")]
-        assert sum("..." in name for name in mine) == 1          # one task for the large n
-        assert len(mine) == len(gradient_vs_n.grid(full)["n"]) - len(large) + 1
     assert sum(t.label.startswith("wide R=") for t in depth.tasks(full)) == 1
+    assert sum(t.label.startswith("wide T=") for t in rnn.tasks(full)) == 1
     # every point's calls go to one time_calls: the rounds interleave the sizes
     batches = []
     real = recipes.time_calls

@@ -476,6 +476,19 @@ def test_steady_start_where_the_predicted_rate_is_constant():
     assert np.isnan(steady_start(configs, counts, "n"))
 
 
+def test_a_time_slope_of_the_fastest_samples_ignores_samples_slowed_by_other_work():
+    from costad.study.fits import time_slope
+    xs = np.repeat([1e5, 1e6, 1e7], 5)
+    base = np.repeat([1e-3, 1e-2, 1e-1], 5)
+    # at the largest size three of five samples paid 3x (fresh pages): the median's slope
+    # rises, the fastest sample's does not
+    slow = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1], float)
+    assert time_slope(xs, base * slow, whole=True, fastest=True).value == pytest.approx(1.0)
+    assert time_slope(xs, base * slow, whole=True).value > 1.2
+    s = time_slope(xs, base * slow, whole=True, fastest=True)
+    assert s.low <= 1.0 <= s.high
+
+
 def test_t4_judges_steady_slopes_and_names_the_curves_it_cannot_judge():
     data = {"toy": (_synthetic(), {})}
     fits = fits_table([_Toy()], data)

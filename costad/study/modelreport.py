@@ -165,7 +165,8 @@ def section(data: dict, markdown_table, figure_dir: str) -> str:
         "to the counts (`steady_*` in the fits tables): compute- or memory-bound, the "
         f"predicted slope within {STEADY_SLOPE_TOLERANCE} of the count slope, the overhead "
         f"under {STEADY_OVERHEAD_SHARE:.0%} of the time or itself growing like the "
-        "counts.\n")
+        "counts; there the time is each point's fastest sample, as for the accuracy above "
+        "(other work and the allocator's state only ever add time).\n")
     out.append(markdown_table(accuracy_table(data)) + "\n")
     worst = misses(data)
     if len(worst):
