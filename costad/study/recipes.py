@@ -10,8 +10,8 @@ from .measure import (Timing, count_call, count_rows, peak_bytes, relative_error
                       time_call, time_calls, time_rows)
 from .model import model_rows, passes, predict
 
-__all__ = ["TOLERANCE", "Point", "measure_strategies", "measure_points", "gradient_call",
-           "skipped", "timed"]
+__all__ = ["TOLERANCE", "Point", "measure_strategies", "measure_points", "measure_sweep",
+           "gradient_call", "skipped", "timed"]
 
 # Agreement with the reference (reverse-mode) gradient, relative to max(1, |reference|).
 TOLERANCE = {"reverse": 1e-10, "forward": 1e-10, "hand": 1e-10, "fd": 1e-4,
@@ -86,6 +86,19 @@ def measure_points(points: list[Point], repeats: int, calibration=None) -> list[
         if strategy != "eval":
             rows.append(row(b, "peak_bytes", peak_bytes(fn), "bytes", note="tracemalloc"))
     return rows
+
+
+def measure_sweep(point_at: Callable[[object], tuple[Point, list[dict]]], values,
+                  settings) -> list[dict]:
+    """`measure_points` over ``point_at(v)`` for every v of ``values`` (each returns its
+    `Point` and the rows of the strategies a budget left out), all timed in the same
+    interleaved rounds, with those rows after."""
+    points, rows = [], []
+    for value in values:
+        point, left_out = point_at(value)
+        points.append(point)
+        rows += left_out
+    return measure_points(points, settings.repeats, settings.calibration) + rows
 
 
 def measure_strategies(base: dict, f: Callable, x, strategies, reference, repeats: int,

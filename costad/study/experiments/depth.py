@@ -16,7 +16,7 @@ from ..abstract import strategy_cost
 from ..frames import ABSTRACT, counts_frame
 from ..measure import count_rows
 from ..plotting import cost_and_time, memory_panels
-from ..recipes import Point, measure_points, skipped
+from ..recipes import Point, measure_sweep, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "memory_figure", "claims"]
@@ -87,12 +87,8 @@ def _point(R: int, settings: Settings, function: str = "mlp") -> tuple[Point, li
 def _run(Rs, settings: Settings, function: str = "mlp") -> list[dict]:
     """Measure the MLP at every depth of ``Rs``, all timed in the same interleaved rounds
     (the drift of a shared machine then bends no slope against R)."""
-    points, rows = [], []
-    for R in Rs:
-        point, left_out = _point(R, settings, function)
-        points.append(point)
-        rows += left_out
-    return measure_points(points, settings.repeats, settings.calibration) + rows
+    return measure_sweep(partial(_point, settings=settings, function=function), Rs,
+                         settings)
 
 
 def _abstract(settings: Settings) -> list[dict]:

@@ -18,7 +18,7 @@ from ..plotting import (COUNT_LABEL, MARKERS, STRATEGY_COLORS, TIME_LABEL, figur
                         plot_abstract, plot_counts, plot_times, shade_regimes, theory)
 from ..measure import count_rows, row
 from ..model import configurations, human_seconds, model_rows, predict
-from ..recipes import Point, measure_points, skipped
+from ..recipes import Point, measure_sweep, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "claims", "tables", "predicted", "family_figure", "ratio_figure",
@@ -89,12 +89,7 @@ def _point(family_name: str, n: int, settings: Settings) -> tuple[Point, list[di
 
 def _run(family_name: str, ns, settings: Settings) -> list[dict]:
     """Measure the family at every n of ``ns``, all timed in the same interleaved rounds."""
-    points, rows = [], []
-    for n in ns:
-        point, left_out = _point(family_name, n, settings)
-        points.append(point)
-        rows += left_out
-    return measure_points(points, settings.repeats, settings.calibration) + rows
+    return measure_sweep(partial(_point, family_name, settings=settings), ns, settings)
 
 
 def abstract_function(family_name: str, n: int, seed: int = 0):

@@ -13,7 +13,7 @@ from .. import Settings, Task
 from ..claims import claim
 from ..fits import Sweep
 from ..plotting import cost_and_time, memory_panels
-from ..recipes import Point, measure_points, skipped
+from ..recipes import Point, measure_sweep, skipped
 
 __all__ = ["NAME", "ORDER", "DESCRIPTION", "TITLE", "SENTENCE", "FITS", "grid", "tasks",
            "figures", "memory_figure", "claims"]
@@ -62,12 +62,8 @@ def _point(T: int, settings: Settings, function: str = "rnn") -> tuple[Point, li
 def _run(Ts, settings: Settings, function: str = "rnn") -> list[dict]:
     """Measure the RNN at every length of ``Ts``, all timed in the same interleaved rounds
     (the drift of a shared machine then bends no slope against T)."""
-    points, rows = [], []
-    for T in Ts:
-        point, left_out = _point(T, settings, function)
-        points.append(point)
-        rows += left_out
-    return measure_points(points, settings.repeats, settings.calibration) + rows
+    return measure_sweep(partial(_point, settings=settings, function=function), Ts,
+                         settings)
 
 
 def tasks(settings: Settings) -> list[Task]:
