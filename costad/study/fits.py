@@ -227,7 +227,7 @@ def fits_table(experiments, data: dict) -> pd.DataFrame:
             steady_from = steady_start(mine, c, axis) if len(mine) else np.nan
             # Measured as the model's predictions are judged (claim T3): the fastest sample,
             # since other work and the allocator's state only ever add time (reverse mode
-            # at n = 10^7 took 0.58 s in some samples and 1.3 s in others of one point).
+            # at n = 10^7 took 0.64 s in some samples and 1.7 s in others of one point).
             steady = (compute_regime_slopes(c, t, axis, steady_from, fastest=True)
                       if len(t) else None)
             predicted_slope = None
