@@ -123,6 +123,54 @@ def test_without_the_study_parameters_a_prediction_is_the_engines():
         model.predict(cost, plain, "mystery")
 
 
+# The same with both bandwidth curves: fresh results slower than a reused output past
+# 3 MB per call (as glibc's fresh mappings are), faster below it.
+FRESH = Calibration(STUDY.overhead_s, STUDY.element_s, 1e-9, 1e10, {
+    **STUDY.source,
+    "bandwidth_curve": [[3_000, 1e11], [3_000_000, 1e10], [300_000_000, 2e9]],
+    "bandwidth_reused_curve": [[3_000, 5e10], [3_000_000, 1e10], [300_000_000, 4e9]]})
+
+
+def _elementwise_cost(n: int, total_bytes: int) -> Cost:
+    """exp and add of n elements, then their sum: two fresh results of 8n bytes."""
+    return Cost(calls={"exp": 1, "add": 1, "sum": 1, "reshape": 1},
+                work={"exp": n, "add": n, "sum": n - 1}, bytes=total_bytes)
+
+
+def test_fresh_results_are_the_elementwise_calls_results():
+    assert model.fresh_results(_elementwise_cost(1000, 50_000)) == (16_000.0, 8_000.0)
+    # reductions and products write no result per operation; in-place adds are no primitive
+    assert model.fresh_results(Cost(calls={"sum": 2, "matmul": 1},
+                                    work={"sum": 99, "matmul": 10 ** 6})) == (0.0, 0.0)
+    assert "accumulate" not in model.FRESH_PER_OP and "sum" not in model.FRESH_PER_OP
+    assert {"add", "mul", "exp", "tanh", "div"} <= model.FRESH_PER_OP
+
+
+def test_fresh_pages_are_charged_to_forward_and_reverse_mode_only_by_hand():
+    # results of 10^8 bytes: add moves 3 x 10^8 per call, the curves' last point, where a
+    # fresh result runs at 2 GB/s and a reused output at 4 GB/s
+    n = 12_500_000
+    cost = _elementwise_cost(n, 3 * 10 ** 9)
+    extra = 3 * (2 * 8 * n) * (1 / 2e9 - 1 / 4e9)
+    assert model.fresh_page_seconds(cost, FRESH) == pytest.approx(extra) == pytest.approx(0.15)
+    # the data's bandwidth at 10^9 bytes per computing call: the faster curve's end
+    assert model.bandwidth_for(cost, FRESH) == pytest.approx(4e9)
+    for strategy in ("eval", "fd", "hand"):
+        assert model.predict(cost, FRESH, strategy).memory == pytest.approx(0.75), strategy
+    for strategy in sorted(model.FRESH_RESULTS):
+        assert model.predict(cost, FRESH, strategy).memory == pytest.approx(0.75 + extra)
+    # small results: the fresh curve is the faster one, nothing beyond the bytes
+    small = _elementwise_cost(125, 3_000)
+    assert model.fresh_page_seconds(small, FRESH) == 0.0
+    assert model.predict(small, FRESH, "reverse").memory == pytest.approx(3_000 / 1e11)
+    # without the reused curve (a calibration from before it) no fresh-page term
+    assert model.fresh_page_seconds(cost, STUDY) == 0.0
+    assert model.predict(cost, STUDY, "reverse").memory == pytest.approx(3e9 / 2e9)
+    # no elementwise work: no fresh results
+    assert model.fresh_page_seconds(Cost(calls={"matmul": 1}, work={"matmul": 10 ** 9},
+                                         bytes=10 ** 9), FRESH) == 0.0
+
+
 def test_a_prediction_with_the_study_parameters_by_hand():
     cost = Cost({"exp": 10_000, "add": 9_999}, calls={"exp": 1, "sum": 1, "getitem": 2},
                 work={"exp": 10_000, "sum": 9_999}, bytes=160_008)
@@ -228,16 +276,18 @@ def test_the_calibration_results_hold_every_parameter(quick_frames):
     assert set(table["element_s"]) == set(ELEMENTWISE) | {"matmul"}
     assert set(table["call_s"]) == set(CALLS)
     for metric in ("overhead_s", "element_s", "element_out_s", "call_s",
-                   "default_element_s", "bandwidth_bytes_per_s", "bandwidth_curve"):
+                   "default_element_s", "bandwidth_bytes_per_s", "bandwidth_curve",
+                   "bandwidth_reused_curve"):
         values = params[params.metric == metric].value.astype(float)
         assert len(values) and (values > 0).all() and np.isfinite(values).all(), metric
-    assert (params.unit == np.where(params.metric.isin(["bandwidth_bytes_per_s",
-                                                        "bandwidth_curve"]), "B/s", "s")).all()
+    assert (params.unit == np.where(params.metric.str.startswith("bandwidth"), "B/s",
+                                    "s")).all()
     cal = from_frame(df)
     assert isinstance(cal, Calibration)
     assert set(cal.overhead_s) == set(OVERHEADS)
     assert cal.source["pass_s"]["eval"] == 0.0          # one pass: no pass term to fit
     assert len(cal.source["bandwidth_curve"]) >= 2
+    assert len(cal.source["bandwidth_reused_curve"]) >= 2
     assert "GB/s" in calibration.describe(cal)
 
 
@@ -289,6 +339,7 @@ def test_a_calibration_of_another_machine_is_not_used(quick_frames, tmp_path, ca
     ("leaf_s", "reverse", np.inf, "leaf_s['reverse']"),
     ("default_call_s", "", np.nan, "default_call_s"),
     ("bandwidth_curve", None, -1.0, "bandwidth_curve"),
+    ("bandwidth_reused_curve", None, np.inf, "bandwidth_reused_curve"),
     ("matmul_curve", None, np.nan, "matmul_curve"), ("call_s", "tanh", None, "number")])
 def test_the_studys_own_parameters_are_checked_too(quick_frames, metric, kind, value,
                                                     fragment):

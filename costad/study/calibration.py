@@ -31,8 +31,10 @@ the study's own timings:
   only on large enough blocks);
 - **memory bandwidth**: bytes read and written by a large elementwise operation (add, sub,
   mul with a fresh result, as NumPy code allocates them) over its time, the median of the
-  three (``bandwidth_bytes_per_s``); and the bandwidth against the working set, showing
-  the caches (reported).
+  three (``bandwidth_bytes_per_s``); and add's bandwidth against the bytes one call
+  moves, showing the caches, with a fresh result (``bandwidth_curve``) and into a reused
+  output (``bandwidth_reused_curve``): where they part, a fresh result costs more than its
+  bytes (glibc maps large arrays afresh and every page is faulted in).
 
 Every fit uses the fastest of each measurement's samples: other work on the machine only
 ever slows a run down, so the fastest sample is the best estimate of the work itself (the
@@ -78,7 +80,10 @@ PARAMETERS = {
               "engine's model)",
     "leaf_s": "seconds per further input array and pass, per interpretation (not in the "
               "engine's model)",
-    "bandwidth_curve": "bandwidth (B/s) against bytes moved per call (column n)",
+    "bandwidth_curve": "bandwidth (B/s) of add with a fresh result against bytes moved per "
+                       "call (column n)",
+    "bandwidth_reused_curve": "bandwidth (B/s) of add into a reused output against bytes "
+                              "moved per call (column n)",
     "matmul_curve": "seconds per operation of a square product against its operations "
                     "(column n)",
     "element_s": "seconds per operation in cache, per primitive",
@@ -89,6 +94,7 @@ PARAMETERS = {
 
 # The parameters that are curves (several rows, column n the size): what their values are.
 CURVES = {"bandwidth_curve": ("bandwidths", "B/s"),
+          "bandwidth_reused_curve": ("bandwidths", "B/s"),
           "matmul_curve": ("seconds per operation", "s")}
 
 OVERHEADS = ("eval", "counted", "chain", "count", "forward", "reverse_record",
@@ -473,26 +479,42 @@ def measure_out_of_cache(names, n: int, repeats: int, seed: int = 0) -> list[dic
 
 
 def measure_bandwidth(ns, repeats: int, seed: int = 0) -> list[dict]:
-    """Bandwidth of add (two operands read, a fresh result written) against the bytes one
-    call moves: the caches' curve (every size in interleaved rounds). The fastest
-    one-element add (the call alone) is taken off each time first, so that small sizes
-    measure their data's speed, not the call's. Parameter rows ``bandwidth_curve``
-    (column n: bytes per call)."""
+    """Bandwidth of add (two operands read, the result written) against the bytes one call
+    moves, twice: with a fresh result, as NumPy code allocates it, and into an output
+    array reused from call to call (``out=``). Every size and both ways are timed in the
+    same interleaved rounds. The fastest one-element add of each way (the call alone) is
+    taken off each time first, so that small sizes measure their data's speed, not the
+    call's. Parameter rows ``bandwidth_curve`` (fresh) and ``bandwidth_reused_curve``
+    (column n: bytes per call).
+
+    The two curves differ where a fresh result costs more than its bytes: glibc maps
+    arrays above its mmap threshold (32 MiB) afresh at every allocation, so each call
+    faults in every page of its result (`costad.study.model.fresh_page_seconds`)."""
     rng = np.random.default_rng(seed)
-    operands = [(rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n)) for n in [1] + list(ns)]
-    timings = time_calls([lambda a=a, b=b: np.add(a, b) for a, b in operands], repeats)
-    call = timings[0].best
+    operands = [(rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n), np.empty(n))
+                for n in [1] + list(ns)]
+    ways = {"bandwidth": (lambda a, b, out: np.add(a, b)),
+            "bandwidth-reused": (lambda a, b, out: np.add(a, b, out=out))}
+    calls = [(strategy, k) for k in range(len(operands)) for strategy in ways]
+    timings = dict(zip(calls, time_calls(
+        [lambda fn=ways[strategy], args=operands[k]: fn(*args) for strategy, k in calls],
+        repeats)))
     rows = []
-    for n, timing in zip(ns, timings[1:]):
-        base = _base("add", "bandwidth", n=n)
-        rows.append(row(base, "bytes", 24 * n, "bytes", kind="total"))
-        rows += _time_rows(base, timing)
-        data_time = timing.best - call
-        if data_time <= 0:
-            continue                     # the call's own noise exceeds the data's time
-        rows.append(row(_base("parameter", "", n=24 * n), "bandwidth_curve", 24 * n / data_time,
-                        "B/s", note=f"add of {n} elements: bytes / (fastest time - "
-                                    f"{call:.3g} s for a one-element add)"))
+    for strategy, metric in (("bandwidth", "bandwidth_curve"),
+                             ("bandwidth-reused", "bandwidth_reused_curve")):
+        call = timings[strategy, 0].best
+        what = "a fresh result" if strategy == "bandwidth" else "out= a reused array"
+        for k, n in enumerate(ns, start=1):
+            timing = timings[strategy, k]
+            base = _base("add", strategy, n=n)
+            rows.append(row(base, "bytes", 24 * n, "bytes", kind="total"))
+            rows += _time_rows(base, timing)
+            data_time = timing.best - call
+            if data_time <= 0:
+                continue                 # the call's own noise exceeds the data's time
+            rows.append(row(_base("parameter", "", n=24 * n), metric, 24 * n / data_time,
+                            "B/s", note=f"add of {n} elements, {what}: bytes / (fastest "
+                                        f"time - {call:.3g} s for a one-element add)"))
     return rows
 
 

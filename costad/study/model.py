@@ -23,10 +23,16 @@ calibration and used only when it has it (a calibration without them predicts ex
   finite differences make n + 1, forward mode n) and of each further input array in each
   pass (``leaf_s``: an MLP's 2R + 2 weight and bias arrays), all added to the overhead
   term;
-- the bandwidth of the working set (``bandwidth_curve``: add's bandwidth against the bytes
-  one call moves): the bytes per computing call, or a reverse sweep's peak when larger
-  (`working_set`), pick the point of the curve, so data that fits in a cache is not
-  charged at the speed of main memory;
+- the bandwidth of the working set (``bandwidth_curve`` and ``bandwidth_reused_curve``:
+  add's bandwidth against the bytes one call moves, with a fresh result and into a reused
+  output, the faster of the two): the bytes per computing call, or a reverse sweep's peak
+  when larger (`working_set`), pick the point of the curve, so data that fits in a cache is
+  not charged at the speed of main memory;
+- the cost of fresh pages (where the fresh-result curve falls below the reused one: above
+  glibc's mmap threshold every page of a fresh result is faulted in at every call), read at
+  the size of one elementwise result and charged per byte those results write
+  (`fresh_page_seconds`), to the strategies whose every result is a fresh array
+  (`FRESH_RESULTS`: forward and reverse mode);
 - the matrix product's rate against its size (``matmul_curve``: a square product's
   seconds per operation against its operations): the counted operations per matmul call
   pick the point of the curve (`matmul_rate`), so small products are not charged at the
@@ -55,11 +61,14 @@ import pandas as pd
 from costad import Calibration, Cost, Prediction, predict_time
 from costad.timemodel import REGIMES, STRATEGY_OVERHEADS
 
+from .calibration import ELEMENTWISE
 from .frames import is_abstract
 from .measure import row
 
 __all__ = ["OVERHEAD_OF", "MODEL_METRIC", "overhead_key", "predict", "passes", "call_overhead",
-           "bandwidth_for", "working_set", "matmul_rate", "model_rows",
+           "bandwidth_for", "working_set", "bytes_per_call", "fresh_results",
+           "fresh_page_seconds", "FRESH_PER_OP",
+           "FRESH_RESULTS", "matmul_rate", "model_rows",
            "configuration_keys", "configurations", "accuracy", "overhead_exit",
            "REGIME_COLORS", "human_seconds"]
 
@@ -70,6 +79,19 @@ OVERHEAD_OF = {"eval": "eval", "hand": "counted", "fd": "fd", "fd-central": "fd"
 
 # Rows holding a prediction's terms: kind overhead, compute, memory and total (unit s).
 MODEL_METRIC = "model_s"
+
+# The strategies whose every primitive result is a fresh array: costad's interpretations
+# keep each result referenced (in a box, on the tape), so NumPy can never reuse a temporary
+# in place. Plain NumPy code can: NumPy >= 1.13 writes `a * b - 1.0` into the temporary
+# `a * b` when nothing else holds it and it is large ("temporary elision"), and how many
+# results a function gets that way is not in its counts; those strategies are charged the
+# data's speed alone.
+FRESH_RESULTS = frozenset({"forward", "reverse"})
+
+# The primitives that write one result element per counted operation: the calibration's
+# elementwise operations (reductions and in-place accumulation aside).
+FRESH_PER_OP = frozenset(name for name, (_, arity) in ELEMENTWISE.items()
+                         if arity != -1 and name != "accumulate")
 
 REGIME_COLORS = {"overhead": "0.75", "compute": "tab:orange", "memory": "tab:cyan"}
 
@@ -102,20 +124,58 @@ def passes(strategy: str, n: int) -> int:
 def working_set(cost: Cost) -> float:
     """The bytes the work keeps in play, as the counts tell it: the bytes one computing call
     moves on average, or the reverse sweep's peak (tape and adjoints) when larger."""
+    return float(max(bytes_per_call(cost), cost.peak_bytes))
+
+
+def bytes_per_call(cost: Cost) -> float:
+    """The bytes one computing call (a primitive with counted work) moves on average."""
     computing = sum(cost.calls.get(name, 0) for name in cost.work)
-    per_call = cost.bytes / computing if computing else 0.0
-    return float(max(per_call, cost.peak_bytes))
+    return cost.bytes / computing if computing else 0.0
+
+
+def fresh_results(cost: Cost) -> tuple[float, float]:
+    """The bytes the elementwise calls of ``cost`` write to their results, and the bytes of
+    one result on average: each of their operations writes one element (`FRESH_PER_OP`),
+    8 bytes (the study computes in float64). (0, 0) without elementwise work."""
+    elements = sum(cost.work.get(name, 0) for name in FRESH_PER_OP)
+    calls = sum(cost.calls.get(name, 0) for name in FRESH_PER_OP if cost.work.get(name))
+    if not elements or not calls:
+        return 0.0, 0.0
+    return 8.0 * elements, 8.0 * elements / calls
+
+
+def fresh_page_seconds(cost: Cost, calibration: Calibration) -> float:
+    """Seconds the fresh results of ``cost`` (`fresh_results`) cost beyond their bytes: what
+    the calibration's add pays with a fresh result over the same add into a reused output,
+    at results of the same size (``1 / fresh - 1 / reused`` per byte add moves, three per
+    byte it writes, never below 0); 0 without both curves.
+
+    Above glibc's mmap threshold (32 MiB) every fresh array is a new mapping whose pages are
+    faulted in when first written: time that moves no counted byte. The size of one result,
+    not the working set, decides it."""
+    source = calibration.source or {}
+    fresh, reused = source.get("bandwidth_curve"), source.get("bandwidth_reused_curve")
+    written, size = fresh_results(cost)
+    if not fresh or not reused or not written:
+        return 0.0
+    moved = 3.0 * size            # add reads two operands of its result's size, writes one
+    per_byte = 1.0 / _on_curve(fresh, moved) - 1.0 / _on_curve(reused, moved)
+    return 3.0 * written * max(per_byte, 0.0)
 
 
 def bandwidth_for(cost: Cost, calibration: Calibration) -> float:
-    """The bandwidth (B/s) the memory term divides by: the calibration's curve at the
-    `working_set` (log-log interpolation, held constant beyond its ends), or its one
-    out-of-cache bandwidth when it has no curve."""
-    curve = calibration.source.get("bandwidth_curve") if calibration.source else None
+    """The bandwidth (B/s) of the data's traffic: the calibration's bandwidth curves at the
+    `working_set` (log-log interpolation, held constant beyond its ends), the faster of add
+    with a fresh result and add into a reused output (whatever the slower one pays is not
+    its bytes; `fresh_page_seconds` is), or the one curve the calibration has, or its one
+    out-of-cache bandwidth without a curve."""
+    source = calibration.source or {}
+    curves = [c for c in (source.get("bandwidth_curve"), source.get("bandwidth_reused_curve"))
+              if c]
     size = working_set(cost)
-    if not curve or not size:
+    if not curves or not size:
         return calibration.bandwidth_bytes_per_s
-    return _on_curve(curve, size)
+    return max(_on_curve(curve, size) for curve in curves)
 
 
 def _on_curve(curve, size: float) -> float:
@@ -151,6 +211,17 @@ def call_overhead(cost: Cost, calibration: Calibration, key: str) -> float:
     return numpy + cost.total_calls * max(interp[key], 0.0)
 
 
+def _memory_bandwidth(cost: Cost, calibration: Calibration, strategy: str) -> float:
+    """The bandwidth the memory term divides ``cost.bytes`` by: the data's (`bandwidth_for`),
+    lowered by the fresh pages' time (`fresh_page_seconds`) for a strategy whose every
+    result is a fresh array (`FRESH_RESULTS`)."""
+    bandwidth = bandwidth_for(cost, calibration)
+    extra = fresh_page_seconds(cost, calibration) if strategy in FRESH_RESULTS else 0.0
+    if not extra or not cost.bytes:
+        return bandwidth
+    return cost.bytes / (cost.bytes / bandwidth + extra)
+
+
 def predict(cost: Cost, calibration: Calibration, strategy: str,
             n_passes: int = 1, sweeps: int = 1, leaves: int = 1) -> Prediction:
     """The predicted time of the counted work ``cost`` done by ``strategy`` in ``n_passes``
@@ -166,7 +237,7 @@ def predict(cost: Cost, calibration: Calibration, strategy: str,
                                                             "matmul": rate}
     chosen = replace(calibration, overhead_s={"eval": calibration.overhead_s[key]},
                      element_s=element_s,
-                     bandwidth_bytes_per_s=bandwidth_for(cost, calibration))
+                     bandwidth_bytes_per_s=_memory_bandwidth(cost, calibration, strategy))
     core = predict_time(cost, chosen, "eval")
     source = calibration.source or {}
     fixed = (source.get("fixed_s", {}).get(key, 0.0)

@@ -116,9 +116,13 @@ def memory_figure(df: pd.DataFrame):
     """Bandwidth of add against its working set, and matmul throughput against n."""
     fig = figure((11, 4.4))
     ax_b, ax_m = fig.subplots(1, 2)
-    curve = df[(df.function == "parameter") & (df.metric == "bandwidth_curve")].sort_values("n")
-    ax_b.loglog(curve.n.astype(float), curve.value.astype(float), "o-", color="tab:cyan",
-                label="add, fresh result (the model's curve)")
+    for metric, color, label in (
+            ("bandwidth_curve", "tab:cyan", "add, fresh result"),
+            ("bandwidth_reused_curve", "tab:blue", "add into a reused output (out=)")):
+        curve = df[(df.function == "parameter") & (df.metric == metric)].sort_values("n")
+        if len(curve):
+            ax_b.loglog(curve.n.astype(float), curve.value.astype(float), "o-", color=color,
+                        label=label)
     p = df[(df.function == "parameter") & (df.metric == "bandwidth_bytes_per_s")]
     if len(p):
         value = float(p.value.iloc[0])
