@@ -162,12 +162,17 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False)
     input arrays, so that a pullback called later is not changed by the caller updating its
     arrays in between (`costad.vjp`); gradients, which sweep at once, need no copy. With
     ``once`` the pullback may be called only once (gradients): its sweep frees the tape's
-    values as it passes them, which lowers the peak memory of the sweep.
+    values as it passes them, which lowers the peak memory of the sweep, and, unless it
+    is counted, the tape keeps only the arrays the sweep's rules read (`record`'s ``lean``),
+    which lowers the recording's.
     """
     leaves, in_tree = flatten_inputs(x)
     if keep_inputs:
         leaves = [detached(leaf) for leaf in leaves]
-    tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree)
+    # A single sweep that is not counted needs only what the rules read: the recording
+    # then keeps no other array (a counted one keeps all, for the storage it charges).
+    tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree,
+                                                   lean=once and not _cost.is_counting())
     stored_bytes = 0
     if _cost.is_counting():
         stored_nodes, stored_bytes = tape_storage(tape)

@@ -20,7 +20,8 @@ from .adjoints import (AbstractAccumulator, IndexAccumulator, TupleAdjoint, accu
 from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, nbytes_of, new_level,
                    primal_value, shape_of)
 from .errors import ShapeError
-from .primitives import IndexedCotangent, TupleCotangent, unbroadcast
+from .primitives import (IndexedCotangent, TupleCotangent, add, exp, matmul, mul, neg, sub,
+                         sum_, tanh, unbroadcast)
 from .tree import TreeDef, tree_flatten
 
 __all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage",
@@ -35,6 +36,14 @@ __all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"
 #   parents: tape index of each argument, -1 for a constant
 #   out:     the output value one level down
 Node = tuple
+
+# What a lean tape (`record`) leaves off. The VJP rules of these primitives read their
+# arguments' shapes only (the sweep reads those too, to sum a cotangent back over broadcast
+# axes): add and sub pass the cotangent on, neg negates it, sum broadcasts it back, tanh and
+# exp scale it by their own output.
+_READS_SHAPES_ONLY = frozenset((add, sub, neg, sum_, tanh, exp))
+# ... and the VJP rules of these never read the primitive's own output.
+_OUTPUT_UNREAD = frozenset((add, sub, neg, mul, matmul))
 
 
 class ReverseTracer(Tracer):
@@ -56,13 +65,17 @@ class ReverseTracer(Tracer):
 
 
 class ReverseTrace(Trace):
-    """The recording interpretation: evaluates one level down and appends to the tape."""
+    """The recording interpretation: evaluates one level down and appends to the tape.
 
-    __slots__ = ("tape",)
+    A ``lean`` trace keeps off the tape the arrays no VJP rule will read (`_Dropped`).
+    """
 
-    def __init__(self, level: int):
+    __slots__ = ("tape", "lean")
+
+    def __init__(self, level: int, lean: bool = False):
         super().__init__(level)
         self.tape: list[Node] = []
+        self.lean = lean
 
     def new_input(self, value) -> ReverseTracer:
         self.tape.append((None, {}, (), (), value))
@@ -103,8 +116,58 @@ class ReverseTrace(Trace):
         if not prim.differentiable:
             return out
         tape = self.tape
+        if self.lean and out.__class__ is np.ndarray and prim in _READS_SHAPES_ONLY:
+            values = _drop_unread(tape, values, parents)
         tape.append((prim, params, values, parents, out))
         return ReverseTracer(self, out, len(tape) - 1)
+
+
+class _Dropped:
+    """What a lean tape keeps of an array that no VJP rule reads: its shape and dtype.
+
+    It stands both for the value of the node that made it (whose rules never read their
+    output) and for the argument of a node whose rules read only its arguments' shapes, so
+    that the array itself is freed as soon as ``f`` lets go of it, not at the end of the
+    sweep. It is no array: NumPy refuses it in arithmetic, so a rule that did read it would
+    fail loudly, never compute with it.
+    """
+
+    __slots__ = ("shape", "dtype")
+    __array_ufunc__ = None
+
+    def __init__(self, value: np.ndarray):
+        self.shape = value.shape
+        self.dtype = value.dtype
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("costad internal error: a VJP rule read a value that the tape "
+                             "dropped as unread")
+
+    def __repr__(self) -> str:
+        return f"<dropped array {self.shape} {self.dtype}>"
+
+
+def _drop_unread(tape: list, values: tuple, parents: tuple) -> tuple:
+    """``values`` with each array argument replaced by its `_Dropped` stand-in where the
+    node that made it never reads its own output (it is then replaced there too); the
+    caller's node reads only its arguments' shapes. An argument another node reads keeps
+    its own reference there, so nothing read is ever lost."""
+    kept = list(values)
+    for k, parent in enumerate(parents):
+        value = values[k]
+        if parent < 0 or value.__class__ is not np.ndarray:
+            continue
+        node = tape[parent]
+        if node[0] not in _OUTPUT_UNREAD:
+            continue
+        held = node[4]
+        if held is value:
+            held = _Dropped(value)
+            tape[parent] = node[:4] + (held,)
+        elif held.__class__ is not _Dropped:
+            continue
+        kept[k] = held
+    return tuple(kept)
 
 
 class _GCPause:
@@ -141,14 +204,17 @@ class _GCPause:
 cyclic_gc_paused = _GCPause()
 
 
-def record(f, leaves: list, in_tree: TreeDef):
+def record(f, leaves: list, in_tree: TreeDef, lean: bool = False):
     """Run ``f`` on the inputs ``in_tree.unflatten(leaves)`` on a fresh tape.
 
-    Returns ``(tape, input_nodes, values, output_nodes, out_tree)``: the output's leaves
+    With ``lean`` the tape keeps no array that no VJP rule reads (`_Dropped`): the
+    recording's peak memory is then that of the values the sweep needs, not of every value
+    ``f`` made. Only the sweep may read a lean tape (`tape_storage` and `adjoint_peak` need
+    every value). Returns ``(tape, input_nodes, values, output_nodes, out_tree)``: the output's leaves
     one level down, the tape index of each (None where it does not depend on the inputs),
     and the output's structure.
     """
-    with cyclic_gc_paused(), new_level(ReverseTrace) as trace:
+    with cyclic_gc_paused(), new_level(ReverseTrace, lean) as trace:
         boxed = [trace.new_input(leaf) for leaf in leaves]
         out = f(in_tree.unflatten(boxed))
     out_leaves, out_tree = tree_flatten(out, name="f(x)")
