@@ -149,16 +149,24 @@ class Primitive:
            (out, residuals)``, what reverse mode runs instead of ``impl`` when it records
            the primitive (``needs[i]``: argument i is traced); ``residuals`` reach the VJP
            rule as the keyword ``residuals``.
+    vjp_reads_args, vjp_reads_out: False where no VJP rule reads the arguments' values
+           (their shapes and dtypes only) or the primitive's own output: an uncounted
+           gradient's tape then keeps no such array (`costad.reverse`'s lean recording), so
+           that it is freed as soon as f lets go of it. Declare False only what the rules
+           truly leave unread: a rule that read a dropped value fails loudly.
     """
 
     __slots__ = ("name", "impl", "cost", "jvp", "vjp", "abstract", "traffic", "linear",
-                 "differentiable", "fwd", "doc")
+                 "differentiable", "fwd", "vjp_reads_args", "vjp_reads_out", "doc")
 
     def __init__(self, name: str, impl: Callable, cost: Callable, jvp: Callable | None = None,
                  vjp: tuple | Joint | None = None, *, abstract: Callable | None = None,
                  traffic: Callable | None = None, linear: bool = False,
-                 differentiable: bool = True, fwd: Callable | None = None, doc: str = ""):
+                 differentiable: bool = True, fwd: Callable | None = None,
+                 vjp_reads_args: bool = True, vjp_reads_out: bool = True, doc: str = ""):
         self.name = name
+        self.vjp_reads_args = vjp_reads_args
+        self.vjp_reads_out = vjp_reads_out
         self.fwd = fwd
         self.impl = impl
         self.cost = cost

@@ -20,8 +20,7 @@ from .adjoints import (AbstractAccumulator, IndexAccumulator, TupleAdjoint, accu
 from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, nbytes_of, new_level,
                    primal_value, shape_of)
 from .errors import ShapeError
-from .primitives import (IndexedCotangent, TupleCotangent, add, exp, matmul, mul, neg, sub,
-                         sum_, tanh, unbroadcast)
+from .primitives import IndexedCotangent, TupleCotangent, unbroadcast
 from .tree import TreeDef, tree_flatten
 
 __all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage",
@@ -36,14 +35,6 @@ __all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage"
 #   parents: tape index of each argument, -1 for a constant
 #   out:     the output value one level down
 Node = tuple
-
-# What a lean tape (`record`) leaves off. The VJP rules of these primitives read their
-# arguments' shapes only (the sweep reads those too, to sum a cotangent back over broadcast
-# axes): add and sub pass the cotangent on, neg negates it, sum broadcasts it back, tanh and
-# exp scale it by their own output.
-_READS_SHAPES_ONLY = frozenset((add, sub, neg, sum_, tanh, exp))
-# ... and the VJP rules of these never read the primitive's own output.
-_OUTPUT_UNREAD = frozenset((add, sub, neg, mul, matmul))
 
 
 class ReverseTracer(Tracer):
@@ -116,7 +107,10 @@ class ReverseTrace(Trace):
         if not prim.differentiable:
             return out
         tape = self.tape
-        if self.lean and out.__class__ is np.ndarray and prim in _READS_SHAPES_ONLY:
+        # A lean tape leaves off what no rule reads (`Primitive.vjp_reads_args` and
+        # ``vjp_reads_out``; the sweep itself reads only shapes, to sum a cotangent back
+        # over broadcast axes).
+        if self.lean and out.__class__ is np.ndarray and not prim.vjp_reads_args:
             values = _drop_unread(tape, values, parents)
         tape.append((prim, params, values, parents, out))
         return ReverseTracer(self, out, len(tape) - 1)
@@ -158,7 +152,7 @@ def _drop_unread(tape: list, values: tuple, parents: tuple) -> tuple:
         if parent < 0 or value.__class__ is not np.ndarray:
             continue
         node = tape[parent]
-        if node[0] not in _OUTPUT_UNREAD:
+        if node[0] is None or node[0].vjp_reads_out:
             continue
         held = node[4]
         if held is value:

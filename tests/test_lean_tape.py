@@ -16,7 +16,15 @@ import costad
 from costad import cost as _cost
 from costad.pipelines import make_vjp
 from costad.primitives import add, exp, matmul, mul, neg, sub, sum_, tanh
-from costad.reverse import _OUTPUT_UNREAD, _READS_SHAPES_ONLY, _Dropped, record
+from costad.core import Primitive
+from costad.primitives import PRIMITIVES
+from costad.reverse import _Dropped, record
+
+# The records that declare their VJP rules leave values unread.
+_READS_SHAPES_ONLY = [p for p in PRIMITIVES.values() if isinstance(p, Primitive)
+                      and not p.vjp_reads_args]
+_OUTPUT_UNREAD = [p for p in PRIMITIVES.values() if isinstance(p, Primitive)
+                  and not p.vjp_reads_out]
 from costad.tree import flatten_inputs
 
 RNG = np.random.default_rng(15)
@@ -274,3 +282,10 @@ def test_random_programs_lean_and_full_tapes_agree_bitwise(ops, seed):
     _same_bits(v_lean, v_full)
     _same_bits(g_lean, g_full)
     assert not _cost.is_counting()
+
+
+def test_the_records_declare_which_values_their_rules_leave_unread():
+    # Declared on each primitive's record (`Primitive.vjp_reads_args`, ``vjp_reads_out``),
+    # not listed in the tracer: the rule tests above cover every declaration.
+    assert {p.name for p in _READS_SHAPES_ONLY} == {"add", "sub", "neg", "sum", "tanh", "exp"}
+    assert {p.name for p in _OUTPUT_UNREAD} == {"add", "sub", "neg", "mul", "matmul"}

@@ -107,7 +107,7 @@ def _matmul_abstract(a, b):
 
 matmul = register(Primitive(
     "matmul", _matmul_impl, _matmul_cost, _matmul_jvp, (_matmul_vjp_a, _matmul_vjp_b),
-    abstract=_matmul_abstract,
+    abstract=_matmul_abstract, vjp_reads_out=False,
     doc="a @ b; (m,k)@(k,p) costs m*k*p mul and m*(k-1)*p add"))
 
 

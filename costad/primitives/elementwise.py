@@ -39,7 +39,8 @@ add = register(Primitive(
     "add", _op.add, per_output_element("add"),
     lambda tangents, out, a, b: tangent_sum(*tangents),
     (lambda ct, out, a, b: ct, lambda ct, out, a, b: ct),
-    abstract=elementwise_abstract, doc="a + b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, vjp_reads_args=False, vjp_reads_out=False,
+    doc="a + b, elementwise with broadcasting"))
 
 
 def _sub_jvp(tangents, out, a, b):
@@ -54,7 +55,8 @@ def _sub_jvp(tangents, out, a, b):
 sub = register(Primitive(
     "sub", _op.sub, per_output_element("sub"), _sub_jvp,
     (lambda ct, out, a, b: ct, lambda ct, out, a, b: neg(ct)),
-    abstract=elementwise_abstract, doc="a - b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, vjp_reads_args=False, vjp_reads_out=False,
+    doc="a - b, elementwise with broadcasting"))
 
 
 def _mul_jvp(tangents, out, a, b):
@@ -65,7 +67,8 @@ def _mul_jvp(tangents, out, a, b):
 mul = register(Primitive(
     "mul", _op.mul, per_output_element("mul"), _mul_jvp,
     (lambda ct, out, a, b: mul(ct, b), lambda ct, out, a, b: mul(ct, a)),
-    abstract=elementwise_abstract, doc="a * b, elementwise with broadcasting"))
+    abstract=elementwise_abstract, vjp_reads_out=False,
+    doc="a * b, elementwise with broadcasting"))
 
 
 def _div_impl(a, b):
@@ -97,7 +100,7 @@ div = register(Primitive(
 
 neg = register(Primitive(
     "neg", _op.neg, per_output_element("neg"), vjp=(lambda ct, out, x: neg(ct),), linear=True,
-    abstract=elementwise_abstract, doc="-x"))
+    abstract=elementwise_abstract, vjp_reads_args=False, vjp_reads_out=False, doc="-x"))
 
 
 # ----------------------------------------------------------------------------------- powers
@@ -177,7 +180,7 @@ exp = register(Primitive(
     "exp", scalar_fast(np.exp, math.exp), per_output_element("exp"),
     lambda tangents, out, x: mul(tangents[0], out),        # reuses the output
     (lambda ct, out, x: mul(ct, out),),
-    abstract=elementwise_abstract, doc="exp(x)"))
+    abstract=elementwise_abstract, vjp_reads_args=False, doc="exp(x)"))
 
 log = register(Primitive(
     "log", scalar_fast(np.log, math.log), per_output_element("log"),
@@ -228,7 +231,7 @@ tanh = register(Primitive(
     "tanh", scalar_fast(np.tanh, math.tanh), per_output_element("tanh"),
     lambda tangents, out, x: tanh_grad(tangents[0], out),
     (lambda ct, out, x: tanh_grad(ct, out),),
-    abstract=elementwise_abstract, doc="hyperbolic tangent"))
+    abstract=elementwise_abstract, vjp_reads_args=False, doc="hyperbolic tangent"))
 
 sin = register(Primitive(
     "sin", scalar_fast(np.sin, math.sin), per_output_element("sin"),

@@ -138,7 +138,7 @@ def _sum_vjp(ct, out, x, axis=None, keepdims=False):
 
 sum_ = register(Primitive(
     "sum", _sum_impl, reduction_cost("add"), vjp=(_sum_vjp,), linear=True,
-    abstract=reduction_abstract,
+    abstract=reduction_abstract, vjp_reads_args=False,
     doc="sum over axes (s - 1 adds per output element)"))
 
 
