@@ -204,9 +204,11 @@ def record(f, leaves: list, in_tree: TreeDef, lean: bool = False):
     With ``lean`` the tape keeps no array that no VJP rule reads (`_Dropped`): the
     recording's peak memory is then that of the values the sweep needs, not of every value
     ``f`` made. Only the sweep may read a lean tape (`tape_storage` and `adjoint_peak` need
-    every value). Returns ``(tape, input_nodes, values, output_nodes, out_tree)``: the output's leaves
-    one level down, the tape index of each (None where it does not depend on the inputs),
-    and the output's structure.
+    every value).
+
+    Returns ``(tape, input_nodes, values, output_nodes, out_tree)``: the output's leaves one
+    level down, the tape index of each (None where it does not depend on the inputs), and
+    the output's structure.
     """
     with cyclic_gc_paused(), new_level(ReverseTrace, lean) as trace:
         boxed = [trace.new_input(leaf) for leaf in leaves]
