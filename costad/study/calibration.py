@@ -191,6 +191,7 @@ def _base(function: str, strategy: str, **keys) -> dict:
 _POSITIVE = ("overhead_s", "element_s", "element_out_s", "default_element_s",
              "bandwidth_bytes_per_s")
 _FLOOR = 1e-12
+_MIN_BANDWIDTH = 1.0          # B/s: the least bandwidth curve value a calibration may hold
 
 
 def _parameter(metric: str, kind: str, value: float, note: str) -> dict:
@@ -617,6 +618,23 @@ def _bad_extras(extra: dict) -> str | None:
             if size <= 0 or not (np.isfinite(value) and value > 0):
                 return (f"{name} must hold positive sizes and finite positive {what}, got "
                         f"{value!r} {unit} at {size}")
+            # A bandwidth is divided into bytes, and its reciprocal is a time per byte: one
+            # below a byte a second (1e-320 passes "positive") made the model's memory term
+            # infinite and its bandwidth 0, an internal error in `costad run`. Measuring
+            # gives gigabytes a second; nothing it writes comes near this bound.
+            if unit == "B/s" and value < _MIN_BANDWIDTH:
+                return (f"{name} must hold bandwidths of at least {_MIN_BANDWIDTH:g} B/s, got "
+                        f"{value!r} B/s at {size}")
+        sizes = [size for size, _ in extra[name]]
+        twice = sorted({size for size in sizes if sizes.count(size) > 1})
+        if twice:
+            # Two values at one size (files joined or edited): the interpolation would take
+            # either, a time that looks right.
+            return f"{name} is given more than once at {', '.join(map(str, twice))}"
+    if extra["bandwidth_reused_curve"] and not extra["bandwidth_curve"]:
+        # Every calibration has the fresh-result curve (one from before the reused curve
+        # has it alone); without it the fresh pages' time would silently be left out.
+        return "it has bandwidth_reused_curve but no bandwidth_curve"
     return None
 
 
