@@ -143,6 +143,9 @@ def test_fresh_results_are_the_elementwise_calls_results():
     assert model.fresh_results(Cost(calls={"sum": 2, "matmul": 1},
                                     work={"sum": 99, "matmul": 10 ** 6})) == (0.0, 0.0)
     assert "accumulate" not in model.FRESH_PER_OP and "sum" not in model.FRESH_PER_OP
+    # a comparison writes one byte per element
+    assert model.fresh_results(Cost(calls={"equal": 1, "exp": 1},
+                                    work={"equal": 100, "exp": 100})) == (900.0, 450.0)
     assert {"add", "mul", "exp", "tanh", "div"} <= model.FRESH_PER_OP
 
 

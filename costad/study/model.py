@@ -92,6 +92,8 @@ FRESH_RESULTS = frozenset({"forward", "reverse"})
 # elementwise operations (reductions and in-place accumulation aside).
 FRESH_PER_OP = frozenset(name for name, (_, arity) in ELEMENTWISE.items()
                          if arity != -1 and name != "accumulate")
+# Bytes per result element where not a float64's 8: comparisons write booleans.
+_RESULT_ITEMSIZE = {"equal": 1, "greater": 1}
 
 REGIME_COLORS = {"overhead": "0.75", "compute": "tab:orange", "memory": "tab:cyan"}
 
@@ -136,12 +138,14 @@ def bytes_per_call(cost: Cost) -> float:
 def fresh_results(cost: Cost) -> tuple[float, float]:
     """The bytes the elementwise calls of ``cost`` write to their results, and the bytes of
     one result on average: each of their operations writes one element (`FRESH_PER_OP`),
-    8 bytes (the study computes in float64). (0, 0) without elementwise work."""
-    elements = sum(cost.work.get(name, 0) for name in FRESH_PER_OP)
+    8 bytes (the study computes in float64), 1 for a comparison (a boolean). (0, 0) without
+    elementwise work."""
+    written = sum(cost.work.get(name, 0) * _RESULT_ITEMSIZE.get(name, 8)
+                  for name in FRESH_PER_OP)
     calls = sum(cost.calls.get(name, 0) for name in FRESH_PER_OP if cost.work.get(name))
-    if not elements or not calls:
+    if not written or not calls:
         return 0.0, 0.0
-    return 8.0 * elements, 8.0 * elements / calls
+    return float(written), written / calls
 
 
 def fresh_page_seconds(cost: Cost, calibration: Calibration) -> float:
