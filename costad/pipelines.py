@@ -171,10 +171,13 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False)
         leaves = [detached(leaf) for leaf in leaves]
     # A single sweep that is not counted needs only what the rules read: the recording
     # then keeps no other array (a counted one keeps all, for the storage it charges).
+    # Asked once, before recording: storage is charged only from a tape recorded whole,
+    # even if f leaves a counting block of its own open.
+    counted = _cost.is_counting()
     tape, inputs, values, nodes, out_tree = record(f, leaves, in_tree,
-                                                   lean=once and not _cost.is_counting())
+                                                   lean=once and not counted)
     stored_bytes = 0
-    if _cost.is_counting():
+    if counted:
         stored_nodes, stored_bytes = tape_storage(tape)
         _cost.charge_storage(stored_nodes, stored_bytes)
         outputs = [node for node in nodes if node is not None]

@@ -341,3 +341,25 @@ def test_a_counting_thread_and_a_lean_thread_at_once_give_the_same_gradient():
     assert not failures
     # every counted recording kept its full tape (its storage is charged from it)
     assert len(set(stored)) == 1 and stored[0] > 0
+
+
+def test_a_counting_block_left_open_inside_f_charges_no_storage_from_a_lean_tape():
+    # make_vjp asks once, before recording, whether it counts: a tape recorded lean (no
+    # block open then) is never charged as storage, even if f leaves a block open.
+    W = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+    x = np.linspace(0.1, 0.4, 4)
+    leaked = []
+
+    def f(v):
+        block = costad.counting()
+        leaked.append((block, block.__enter__()))        # never closed by f
+        return np.sum(np.tanh(v @ W))
+    try:
+        g = costad.grad(f)(x)
+    finally:
+        for block, _ in reversed(leaked):
+            block.__exit__(None, None, None)
+    assert np.array_equal(g, costad.grad(lambda v: np.sum(np.tanh(v @ W)))(x))
+    cost = leaked[0][1]
+    assert cost.total > 0                      # f's primitives were counted in the block
+    assert cost.stored_nodes == 0 and cost.stored_bytes == 0 and cost.peak_bytes == 0
