@@ -169,6 +169,9 @@ class Family:
     build: Callable[..., tuple[Callable, object]]
     K: Callable[[int], int] | None
     valid_n: Callable[[int], int]          # the nearest admissible n (e.g. even)
+    # ``hand(n, seed) -> value_and_grad``: the gradient written by hand in plain NumPy (the
+    # lecture's backpropagation), for the same f at the same x0; None where there is none.
+    hand: Callable[[int, int], Callable] | None = None
 
 
 def _over(function: Callable, xp) -> Callable:
@@ -234,19 +237,42 @@ def _unflatten(theta, shapes):
     return parts
 
 
-def _build_mlp(n, seed, xp=np):
+def _mlp_problem(n, seed):
+    """The mlp family's data at n: (parameters [A_0, b_0, A_1, b_1], X, Y)."""
     rng = np.random.default_rng(seed)
     h = _mlp_width(n)
     widths = [_MLP_IN, h, _MLP_CLASSES]
     X = rng.standard_normal((_MLP_BATCH, _MLP_IN))
     Y = np.eye(_MLP_CLASSES)[rng.integers(0, _MLP_CLASSES, _MLP_BATCH)]
-    params = mlp_init(widths, rng)
+    return mlp_init(widths, rng), X, Y
+
+
+def _mlp_over_flat(problem, xp):
+    """(f, x0): `mlp_loss` of the flat parameter vector theta over ``xp``, and the
+    parameters of ``problem = (params, X, Y)`` flattened."""
+    params, X, Y = problem
     shapes = [p.shape for p in params]
     X, Y = xp.asarray(X), xp.asarray(Y)
 
     def mlp(theta):
         return mlp_loss(_unflatten(theta, shapes), X, Y, xp=xp)
     return mlp, np.concatenate([p.ravel() for p in params])
+
+
+def _mlp_hand_over_flat(problem):
+    """The hand-written value and gradient (`mlp_backprop`) of `_mlp_over_flat`'s f, in
+    plain NumPy: theta -> (loss, flat gradient)."""
+    params, X, Y = problem
+    shapes = [p.shape for p in params]
+
+    def value_and_grad(theta):
+        loss, grads = mlp_backprop(_unflatten(theta, shapes), X, Y)
+        return loss, np.concatenate([g.ravel() for g in grads])
+    return value_and_grad
+
+
+def _build_mlp(n, seed, xp=np):
+    return _mlp_over_flat(_mlp_problem(n, seed), xp)
 
 
 # The MLP of array code at the scale of a small network (the speed case of the README): four
@@ -255,19 +281,19 @@ _WIDE_WIDTHS, _WIDE_BATCH = (512,) * 5, 256
 _WIDE_N = sum(a * b + b for a, b in zip(_WIDE_WIDTHS[:-1], _WIDE_WIDTHS[1:]))
 
 
-def _build_mlp_wide(n, seed, xp=np):
-    """`mlp_loss` with widths 512 x 5 on a (256, 512) batch, parameters flattened (n is
-    always `_WIDE_N`)."""
+def _mlp_wide_problem(seed):
+    """The mlp-512 family's data: (parameters, X, Y)."""
     rng = np.random.default_rng(seed)
     params = mlp_init(list(_WIDE_WIDTHS), rng)
     X = rng.standard_normal((_WIDE_BATCH, _WIDE_WIDTHS[0]))
     Y = np.eye(_WIDE_WIDTHS[-1])[rng.integers(0, _WIDE_WIDTHS[-1], _WIDE_BATCH)]
-    shapes = [p.shape for p in params]
-    X, Y = xp.asarray(X), xp.asarray(Y)
+    return params, X, Y
 
-    def mlp(theta):
-        return mlp_loss(_unflatten(theta, shapes), X, Y, xp=xp)
-    return mlp, np.concatenate([p.ravel() for p in params])
+
+def _build_mlp_wide(n, seed, xp=np):
+    """`mlp_loss` with widths 512 x 5 on a (256, 512) batch, parameters flattened (n is
+    always `_WIDE_N`)."""
+    return _mlp_over_flat(_mlp_wide_problem(seed), xp)
 
 
 def mlp_K(widths, batch: int) -> int:
@@ -340,7 +366,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("logreg", "binary logistic regression, 16 samples, n weights", _build_logreg,
            lambda n: 2 * _LOGREG_SAMPLES * n + 5 * _LOGREG_SAMPLES, lambda n: max(1, n)),
     Family("mlp", "2-layer tanh MLP with logistic loss, n parameters (batch 8, 4 classes)",
-           _build_mlp, _mlp_K, _mlp_n),
+           _build_mlp, _mlp_K, _mlp_n,
+           hand=lambda n, seed: _mlp_hand_over_flat(_mlp_problem(n, seed))),
 ]}
 
 
@@ -355,7 +382,8 @@ EXTRA_FAMILIES: dict[str, Family] = {f.name: f for f in [
            "shared parameters", _build_rnn, _rnn_K, _rnn_n),
     Family("mlp-512", f"tanh MLP, widths 512 x 5, batch {_WIDE_BATCH}, 512 classes: one size, "
            f"n = {_WIDE_N} parameters", _build_mlp_wide,
-           lambda n: mlp_K(_WIDE_WIDTHS, _WIDE_BATCH), lambda n: _WIDE_N),
+           lambda n: mlp_K(_WIDE_WIDTHS, _WIDE_BATCH), lambda n: _WIDE_N,
+           hand=lambda n, seed: _mlp_hand_over_flat(_mlp_wide_problem(seed))),
 ]}
 
 

@@ -18,8 +18,8 @@ from costad.study import Settings, report, results, run_study
 from costad.study.commands import main
 from costad.study.experiments import peers as experiment
 from costad.study.measure import row
-from costad.study.peers import (FAMILY_NAMES, CostadAdapter, Prepared, adapter, adapters,
-                                all_adapters)
+from costad.study.peers import (FAMILY_NAMES, CostadAdapter, HandAdapter, Prepared, adapter,
+                                adapters, all_adapters)
 from costad.study.peers.pytorch import TorchNamespace
 from costad.study.provenance import provenance
 
@@ -97,10 +97,10 @@ def test_the_rnn_family_takes_the_nearest_parameter_count(n):
 
 # ------------------------------------------------------------------------- the adapters
 
-def test_the_adapters_are_costad_torch_jax_and_autograd():
+def test_the_adapters_are_costad_the_hand_written_gradient_torch_jax_and_autograd():
     assert [a.strategy for a in all_adapters()] == [
-        "costad", "torch", "jax-jit", "jax-eager", "autograd"]
-    for tool in all_adapters()[1:]:
+        "costad", "hand", "torch", "jax-jit", "jax-eager", "autograd"]
+    for tool in all_adapters()[2:]:
         assert tool.requires and tool.distribution and tool.timing_note
     assert "compilation excluded" in adapter("jax-jit").timing_note
     with pytest.raises(ValueError, match="unknown tool 'jaxx'"):
@@ -109,11 +109,11 @@ def test_the_adapters_are_costad_torch_jax_and_autograd():
 
 def test_a_missing_module_is_named_in_the_reason(monkeypatch):
     monkeypatch.setattr(adapters, "_find_spec", lambda name: None)
-    for tool in all_adapters()[1:]:
+    for tool in all_adapters()[2:]:
         reason = tool.missing()
         assert reason.startswith("not installed") and repr(tool.requires[0]) in reason
         assert tool.version() == reason
-    assert CostadAdapter().missing() is None
+    assert CostadAdapter().missing() is None and HandAdapter().missing() is None
 
 
 def _strategies(rows, metric):
@@ -133,7 +133,8 @@ def test_missing_tools_become_skipped_rows_with_their_reason(monkeypatch):
     assert grid["tools"]["torch"].startswith("not installed")
 
 
-def test_costad_rows_carry_its_exact_counts_and_all_samples():
+def test_costad_rows_carry_its_exact_counts_and_all_samples(monkeypatch):
+    monkeypatch.setattr(experiment, "ROUNDS_SECONDS", 0.0)     # exactly `repeats` rounds
     rows = experiment.measure("seed", 40, SETTINGS, tools=[CostadAdapter()])
     ops = {r["kind"]: r for r in rows if r["metric"] == "ops"}
     assert ops["f"]["value"] == ops["f"]["predicted"] == 3 * 40 - 1
@@ -237,7 +238,8 @@ def test_an_installed_but_broken_tool_is_a_failed_row(monkeypatch):
     assert _strategies(rows, "ratio") == ["costad"]
 
 
-def test_rounds_interleave_the_tools():
+def test_rounds_interleave_the_tools(monkeypatch):
+    monkeypatch.setattr(experiment, "ROUNDS_SECONDS", 0.0)     # exactly `repeats` rounds
     log = []
     tools = [_Logged("a", log), _Logged("b", log)]
     rounds = 3
@@ -247,6 +249,30 @@ def test_rounds_interleave_the_tools():
     assert blocks[-4 * rounds:] == [("a", "f"), ("a", "f+grad"), ("b", "f"),
                                     ("b", "f+grad")] * rounds
     assert sum(r["metric"] == "time" for r in rows) == 2 * 2 * rounds
+    assert {r["note"] for r in rows if r["metric"] == "ratio"} == {
+        "minimum over 3 interleaved rounds"}
+
+
+def test_cheap_rounds_are_repeated_up_to_the_factor_and_the_ratio_says_how_many():
+    tools = [CostadAdapter()]
+    rows = experiment.measure("seed", 10, Settings(quick=True, repeats=2), tools=tools)
+    rounds = experiment.ROUNDS_FACTOR * 2              # a round of n = 10 takes microseconds
+    assert sum(r["metric"] == "time" for r in rows) == 2 * rounds
+    assert {r["replicate"] for r in rows if r["metric"] == "time"} == set(range(rounds))
+    assert [r["note"] for r in rows if r["metric"] == "ratio"] == [
+        f"minimum over {rounds} interleaved rounds"]
+
+
+@pytest.mark.parametrize("repeats, first, expected", [
+    (5, 0.5, 20),          # 10 s / 0.5 s = 20 rounds, the cap 4 x 5
+    (5, 1.0, 10),          # 10 rounds fit
+    (5, 3.0, 5),           # only 3 fit: never fewer than `repeats`
+    (5, 100.0, 5),
+    (2, 0.0, 8),           # a round too fast to time: the cap
+    (1, 1e-9, 4)])
+def test_the_number_of_rounds_follows_the_budget(repeats, first, expected):
+    assert experiment.ROUNDS_SECONDS == 10.0 and experiment.ROUNDS_FACTOR == 4
+    assert experiment.rounds_for(repeats, first) == expected
 
 
 def test_a_tool_failing_while_timed_is_a_failed_row(monkeypatch):
@@ -279,6 +305,10 @@ def test_the_quick_study_times_every_installed_tool_and_names_the_others(quick_f
             assert set(rows.metric) == {"skipped"} and set(rows.note) == {reason}
         else:
             assert (rows.metric == "ratio").any() and not (rows.metric == "failed").any()
+    # The hand-written gradient runs the families that have one, and no other.
+    hand = df[df.strategy == "hand"]
+    assert set(hand.function) == {"mlp", "mlp-512"}
+    assert set(hand[hand.metric == "agrees"].value) == {1}
 
 
 # ------------------------------------------------------- figure and table from results
@@ -351,6 +381,114 @@ def test_the_table_at_the_largest_n_gives_times_ratios_and_reasons():
     last = table.iloc[-1]
     assert (last.family, last.tool) == ("every family", "jax-eager")
     assert last.note.startswith("not installed")
+
+
+# ------------------------------------------------------- the hand-written gradient (floor)
+
+@pytest.mark.parametrize("name, n", [("mlp", 30), ("mlp", 1000), ("mlp-512", 1)])
+def test_the_hand_written_gradient_is_costads_at_the_same_point(name, n):
+    fam = family(name)
+    n = fam.valid_n(n)
+    f, x0 = fam.build(n, 4)
+    value, grad = costad.value_and_grad(f)(x0)
+    hand_value, hand_grad = fam.hand(n, 4)(x0)
+    assert hand_grad.shape == grad.shape == x0.shape
+    assert abs(hand_value - value) <= 1e-12 * max(1.0, abs(value))
+    assert np.max(np.abs(hand_grad - grad)) <= 1e-12 * max(1.0, np.max(np.abs(grad)))
+
+
+def test_only_the_mlp_families_have_a_hand_written_gradient():
+    assert [name for name in FAMILY_NAMES if family(name).hand] == ["mlp", "mlp-512"]
+    assert [name for name in FAMILY_NAMES if HandAdapter().applies_to(name)] == [
+        "mlp", "mlp-512"]
+
+
+def test_the_hand_written_gradient_is_timed_where_it_exists_and_absent_elsewhere():
+    tools = [CostadAdapter(), HandAdapter()]
+    rows = experiment.measure("seed", 10, SETTINGS, tools=tools)
+    assert {r["strategy"] for r in rows} == {"costad"}
+    rows = experiment.measure("mlp", 30, SETTINGS, tools=tools)
+    hand = [r for r in rows if r["strategy"] == "hand"]
+    assert [r["value"] for r in hand if r["metric"] == "agrees"] == [1]
+    assert [r["kind"] for r in hand if r["metric"] == "ratio"] == ["f+grad/f"]
+
+
+def test_a_wrong_hand_written_gradient_fails_the_gate(monkeypatch):
+    import dataclasses
+    from costad import functions
+    good = functions.family("mlp")
+
+    def wrong(n, seed):
+        value_and_grad = good.hand(n, seed)
+        return lambda theta: (value_and_grad(theta)[0], 1.001 * value_and_grad(theta)[1])
+    monkeypatch.setitem(functions.FAMILIES, "mlp", dataclasses.replace(good, hand=wrong))
+    rows = experiment.measure("mlp", 30, SETTINGS, tools=[CostadAdapter(), HandAdapter()])
+    failed = [r for r in rows if r["metric"] == "failed"]
+    assert [r["strategy"] for r in failed] == ["hand"]
+    assert failed[0]["note"].startswith("gradient differs from costad's")
+    assert _strategies(rows, "ratio") == ["costad"]
+
+
+def test_the_hand_adapter_needs_the_family():
+    f, x0 = family("mlp").build(31, 0)
+    with pytest.raises(TypeError, match="belongs to a family"):
+        HandAdapter().prepare(f, x0)
+    with pytest.raises(ValueError, match="'seed' has no hand-written gradient"):
+        HandAdapter().prepare_family("seed", 10, 0, f, x0)
+
+
+def _mlp_target_frame(costad_ratio, tools=("costad", "hand", "torch"), function="mlp-512",
+                      costad_fg=0.044, hand_fg=0.040, n=1050624):
+    rows = []
+    for i, tool in enumerate(tools):
+        base = dict(experiment="peers", function=function, n=n, strategy=tool)
+        fg = {"costad": costad_fg, "hand": hand_fg}.get(tool, 0.05)
+        rows += [row(base, "agrees", 1, "bool"),
+                 row(base, "time", 0.015, "s", kind="f", replicate=0),
+                 row(base, "time", fg, "s", kind="f+grad", replicate=0),
+                 row(base, "time", fg * 1.5, "s", kind="f+grad", replicate=1),
+                 row(base, "ratio", costad_ratio if tool == "costad" else 2.5 + 0.1 * i,
+                     "1", kind="f+grad/f")]
+    return results.to_frame(rows)
+
+
+def _claims(df):
+    return {c["claim"]: c for c in experiment.claims(df, pd.DataFrame())}
+
+
+@pytest.mark.parametrize("ratio, holds", [(2.79, "yes"), (2.8, "yes"), (2.81, "NO"),
+                                          (float("nan"), "NO")])
+def test_the_mlp_speed_target_is_a_claim_beside_the_other_tools(ratio, holds):
+    found = _claims(_mlp_target_frame(ratio))
+    assert list(found) == ["P1", "P2", "P3"]
+    p2 = found["P2"]
+    assert p2["holds"] == holds and "<= 2.8" in p2["predicted"]
+    assert p2["measured"] == f"costad {ratio:.2f}; hand 2.60; torch 2.70"
+
+
+def test_without_costad_on_the_wide_mlp_there_is_no_speed_target():
+    assert list(_claims(_mlp_target_frame(2.7, function="mlp"))) == ["P1", "P3"]
+    assert list(_claims(_mlp_target_frame(2.7, tools=("hand", "torch")))) == ["P1"]
+    assert list(_claims(_mlp_target_frame(2.7, tools=("costad", "torch")))) == ["P1", "P2"]
+
+
+@pytest.mark.parametrize("costad_fg, holds", [(0.044, "yes"), (0.0441, "NO"),
+                                              (0.030, "yes")])
+def test_costad_against_the_hand_written_gradient_is_a_claim(costad_fg, holds):
+    p3 = _claims(_mlp_target_frame(2.9, costad_fg=costad_fg, hand_fg=0.040))["P3"]
+    # The minimum f+grad times (replicate 1 is slower), costad's over the hand-written one's.
+    assert p3["holds"] == holds and "<= 1.10" in p3["predicted"]
+    assert p3["measured"] == f"mlp-512 (n = 1050624) {costad_fg / 0.040:.2f}"
+
+
+def test_every_family_with_a_hand_written_gradient_is_judged_at_its_largest_common_n():
+    df = pd.concat([_mlp_target_frame(2.9, function="mlp", n=1000, costad_fg=0.05),
+                    _mlp_target_frame(2.9, function="mlp", n=100, costad_fg=0.01),
+                    _mlp_target_frame(2.9, tools=("hand",), function="mlp", n=10**6),
+                    _mlp_target_frame(2.9, costad_fg=0.042)])
+    p3 = _claims(df)["P3"]
+    assert p3["measured"] == "mlp (n = 1000) 1.25; mlp-512 (n = 1050624) 1.05"
+    assert p3["holds"] == "NO"
 
 
 def test_the_report_and_show_build_from_results_with_or_without_peers(tmp_path, capsys):

@@ -4,6 +4,9 @@
 Every tool runs the same function families, each defined once over an array namespace
 (`costad.functions`; the adapters are in `costad.study.peers`): the seed example vectorized
 and as a Python loop over scalars, Rosenbrock, logistic regression, the MLP and the RNN.
+Beside them, where a family has one, its gradient written by hand in plain NumPy (tool
+"hand": the lecture's backpropagation for the MLPs), the floor reverse mode over NumPy is
+measured against.
 
 For each (family, n):
 
@@ -14,9 +17,12 @@ For each (family, n):
    ``skipped`` row, one whose loop budget the size exceeds too, and one that disagrees or
    raises is a ``failed`` row; each gives its reason;
 3. the tools that passed are timed in interleaved rounds in this process (every tool's f
-   and f+grad once, then again, ``repeats`` rounds), every sample kept; each sample repeats
-   the call until it lasts 5 ms. The ratio is min(f+grad) / min(f). Every tool computes on
-   one thread (`costad.study.peers.adapters` says why and how).
+   and f+grad once, then again), every sample kept; each sample repeats the call until it
+   lasts 5 ms. There are at least ``repeats`` rounds, and more, up to ``ROUNDS_FACTOR``
+   times as many, while they fit in ``ROUNDS_SECONDS`` (`rounds_for`): on a shared machine
+   a minimum over five samples of a 15 ms call still missed the quiet time by 30%. The
+   ratio is min(f+grad) / min(f). Every tool computes on one thread
+   (`costad.study.peers.adapters` says why and how).
 
 Rows (strategy = the tool and variant: costad, torch, jax-jit, jax-eager, autograd):
 ``ops`` (kind f: K with its closed form, kind f+grad: W) and ``counted_ratio`` for costad;
@@ -66,8 +72,21 @@ SENTENCE = ("The same functions in every installed tool, each tool's gradient ch
 _N = {False: [10, 100, 1000, 10_000, 100_000, 1_000_000], True: [10, 1000]}
 _LOOP_N = {False: [10, 100, 1000, 10_000], True: [10]}
 
-TOOL_COLORS = {"costad": "tab:red", "torch": "tab:orange", "jax-jit": "tab:blue",
-               "jax-eager": "tab:cyan", "autograd": "tab:green"}
+TOOL_COLORS = {"costad": "tab:red", "hand": "tab:gray", "torch": "tab:orange",
+               "jax-jit": "tab:blue", "jax-eager": "tab:cyan", "autograd": "tab:green"}
+
+# Timed rounds per (family, n): at least ``repeats``; more, up to ROUNDS_FACTOR times as many,
+# while the rounds fit in ROUNDS_SECONDS (see `rounds_for`).
+ROUNDS_FACTOR = 4
+ROUNDS_SECONDS = 10.0
+
+# The speed target of array code: reverse mode over the plain NumPy MLP of width 512, depth
+# 4, batch 256 (family mlp-512) at most this many times f, measured beside PyTorch (P2).
+MLP_TARGET = ("mlp-512", 2.8)
+
+# costad's reverse mode against the gradient written by hand in the same NumPy (P3): its
+# f+grad time at most this many times the hand-written one's, on every family with one.
+HAND_OVERHEAD = 1.10
 _OTHER_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:gray")
 
 
@@ -129,6 +148,8 @@ def _check(tool: Adapter, family_name: str, n: int, seed: int, x0, base: dict,
     """(rows, prepared calls or None): the gate of one tool at one (family, n). The tool's
     one-thread context enters ``threads`` once the tool is imported."""
     own = dict(base, strategy=tool.strategy)
+    if not tool.applies_to(family_name):
+        return [], None
     reason = tool.missing()
     if reason:
         return skipped(base, tool.strategy, reason), None
@@ -141,7 +162,7 @@ def _check(tool: Adapter, family_name: str, n: int, seed: int, x0, base: dict,
         threads.enter_context(tool.one_thread())
         if not np.array_equal(x, x0):
             return _failed(own, "the family built another starting point for this tool"), None
-        prepared = tool.prepare(f, x)
+        prepared = tool.prepare_family(family_name, n, seed, f, x)
         start = time.perf_counter()
         value_error, grad_error, reason = check_agreement(prepared, reference_value,
                                                           reference_grad)
@@ -173,8 +194,18 @@ def _failed(own: dict, reason: str) -> list[dict]:
     return [row(own, "failed", 1, "bool", note=reason)]
 
 
-def _time_rounds(timed: list, base: dict, rounds: int) -> list[dict]:
-    """Interleaved rounds: every tool's f and f+grad once, then again; all samples kept."""
+def rounds_for(repeats: int, first_round_seconds: float) -> int:
+    """How many timed rounds: ``repeats`` at least; as many as fit in ROUNDS_SECONDS at the
+    first round's pace, up to ROUNDS_FACTOR * ``repeats``."""
+    if first_round_seconds <= 0:
+        return ROUNDS_FACTOR * repeats
+    fit = int(ROUNDS_SECONDS // first_round_seconds)
+    return max(repeats, min(ROUNDS_FACTOR * repeats, fit))
+
+
+def _time_rounds(timed: list, base: dict, repeats: int) -> list[dict]:
+    """Interleaved rounds (`rounds_for` says how many): every tool's f and f+grad once,
+    then again; all samples kept."""
     calls, failed = {}, {}
     for tool, prepared in timed:
         try:                                  # each sample repeats a call until it lasts 5 ms
@@ -183,7 +214,8 @@ def _time_rounds(timed: list, base: dict, rounds: int) -> list[dict]:
         except Exception as err:              # a tool breaking mid-way: reported, not raised
             failed[tool.strategy] = _raised(err, "while timed")
     samples = {key: [] for key in calls}
-    for _ in range(rounds):
+    rounds, done, start = repeats, 0, time.perf_counter()
+    while done < rounds:
         for key, (fn, loops) in calls.items():
             if key[0] in failed:
                 continue
@@ -191,6 +223,9 @@ def _time_rounds(timed: list, base: dict, rounds: int) -> list[dict]:
                 samples[key].append(sample(fn, loops))
             except Exception as err:
                 failed[key[0]] = _raised(err, "while timed")
+        done += 1
+        if done == 1:
+            rounds = rounds_for(repeats, time.perf_counter() - start)
     rows = []
     for tool, _ in timed:
         own = dict(base, strategy=tool.strategy)
@@ -203,7 +238,7 @@ def _time_rounds(timed: list, base: dict, rounds: int) -> list[dict]:
                      for i, t in enumerate(samples[tool.strategy, kind])]
         ratio = min(samples[tool.strategy, "f+grad"]) / min(samples[tool.strategy, "f"])
         rows.append(row(own, "ratio", ratio, "1", kind="f+grad/f",
-                        note=f"minimum over {rounds} interleaved rounds"))
+                        note=f"minimum over {done} interleaved rounds"))
     return rows
 
 
@@ -418,4 +453,50 @@ def claims(df: pd.DataFrame, fits: pd.DataFrame) -> list[dict]:
         measured += "; not timed: " + ", ".join(left_out)
     return [claim("P1", "every tool computes the same value and gradient as costad on the "
                   "same function", f"agreement to {TOLERANCE:g} relative to max(1, |g|)",
-                  measured, len(failed) == 0)]
+                  measured, len(failed) == 0)] + _mlp_target(df) + _over_hand(df)
+
+
+def _mlp_target(df: pd.DataFrame) -> list[dict]:
+    """P2, the speed target of array code (`MLP_TARGET`): costad's measured f+grad / f on
+    the wide MLP, beside the hand-written NumPy gradient's and every tool's of the same run.
+    No row when the run did not time costad on that family."""
+    name, target = MLP_TARGET
+    measured = df[(df.function == name) & (df.metric == "ratio")]
+    if not (measured.strategy == "costad").any():
+        return []
+    n = int(measured.n.max())
+    at_n = measured[measured.n == n]
+    ratio = dict(zip(at_n.strategy, at_n.value.astype(float)))
+    text = "; ".join(f"{tool} {ratio[tool]:.2f}" for tool in _tools(at_n))
+    return [claim("P2", f"reverse mode over plain NumPy on {name} (n = {n}) costs at most "
+                  f"{target:g} times f, measured beside the other tools in one run",
+                  f"costad f+grad / f <= {target:g}", text, ratio["costad"] <= target)]
+
+
+def _min_time(d: pd.DataFrame, tool: str, kind: str) -> float:
+    times = d[(d.strategy == tool) & (d.metric == "time") & (d.kind == kind)]
+    return float(times.value.astype(float).min()) if len(times) else float("nan")
+
+
+def _over_hand(df: pd.DataFrame) -> list[dict]:
+    """P3: at the largest n where a family was timed both in costad and with its gradient
+    written by hand, costad's minimum f+grad time over the hand-written one's (the same NumPy
+    calls without a tape: what costad's tracing and rules add). No row when no family was."""
+    ratio_rows = df[df.metric == "ratio"]
+    parts, overs = [], []
+    for fam in _families(df):
+        d = ratio_rows[ratio_rows.function == fam]
+        both = set(d[d.strategy == "costad"].n) & set(d[d.strategy == "hand"].n)
+        if not both:
+            continue
+        n = max(both)
+        at_n = df[(df.function == fam) & (df.n == n)]
+        over = _min_time(at_n, "costad", "f+grad") / _min_time(at_n, "hand", "f+grad")
+        overs.append(over)
+        parts.append(f"{fam} (n = {n}) {over:.2f}")
+    if not parts:
+        return []
+    return [claim("P3", "costad's reverse mode costs little more than the gradient written by "
+                  "hand in the same NumPy (the floor without fused kernels)",
+                  f"f+grad time / hand-written f+grad time <= {HAND_OVERHEAD:.2f}",
+                  "; ".join(parts), all(over <= HAND_OVERHEAD for over in overs))]

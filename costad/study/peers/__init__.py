@@ -6,6 +6,7 @@ adapter is used, and a tool that is not installed is reported as such, never an 
 
 - `adapters`: what an adapter gives, costad's own, and the gradient gate (`check_agreement`);
 - `pytorch`, `jax_numpy`, `hips_autograd`: one module per tool;
+- `hand`: the floor beside them, a family's gradient written by hand in plain NumPy;
 - `scalar`: `costad peers`, the seed example over P pairs in a Python loop.
 
 Every family is defined once, over an array namespace (`costad.functions`): each adapter
@@ -16,20 +17,23 @@ from __future__ import annotations
 from costad.functions import family
 
 from .adapters import TOLERANCE, Adapter, CostadAdapter, Prepared, check_agreement
+from .hand import HandAdapter
 from .hips_autograd import AutogradAdapter
 from .jax_numpy import JaxEagerAdapter, JaxJitAdapter
 from .pytorch import TorchAdapter
 from .scalar import PEERS, available_peers, gc_paused, scalar_loop_rows
 
 __all__ = ["FAMILY_NAMES", "ADAPTERS", "all_adapters", "adapter", "build", "TOLERANCE",
-           "Adapter", "CostadAdapter", "Prepared", "check_agreement", "PEERS",
+           "Adapter", "CostadAdapter", "HandAdapter", "Prepared", "check_agreement", "PEERS",
            "available_peers", "gc_paused", "scalar_loop_rows"]
 
 # The families timed in every tool: array code of four kinds, scalar code, a loop over steps.
 FAMILY_NAMES = ("seed", "seed-loop", "rosenbrock", "logreg", "mlp", "mlp-512", "rnn")
 
-# Every tool and variant, costad first (its gradient is the reference).
-ADAPTERS = (CostadAdapter, TorchAdapter, JaxJitAdapter, JaxEagerAdapter, AutogradAdapter)
+# Every tool and variant, costad first (its gradient is the reference), then the hand-written
+# NumPy gradient where a family has one (the floor costad is measured against).
+ADAPTERS = (CostadAdapter, HandAdapter, TorchAdapter, JaxJitAdapter, JaxEagerAdapter,
+            AutogradAdapter)
 
 
 def all_adapters() -> list[Adapter]:

@@ -9,7 +9,11 @@ in one tool. It gives:
 - ``namespace()``: the array namespace the families are built over (imports the tool);
 - ``prepare(f, x0)``: a `Prepared` pair of calls of no arguments, ``f()`` the value and
   ``fg()`` value and gradient, both finished when they return (asynchronous tools block on
-  their outputs), and ``to_numpy`` to read a result back;
+  their outputs), and ``to_numpy`` to read a result back; ``prepare_family(family_name, n,
+  seed, f, x0)`` is what the experiment calls (by default ``prepare(f, x0)``), for a tool
+  whose gradient belongs to the family rather than to f (the hand-written one);
+- ``applies_to(family_name)``: whether the tool runs that family at all (every tool but the
+  hand-written gradient, which exists for some families only);
 - ``loop_budget``: the largest n of the scalar loop (the seed-loop family) the tool is timed
   on: a Python loop over scalars is one tool operation per scalar operation, and some tools
   (JAX) pay far more than others per operation or to compile the unrolled loop;
@@ -98,6 +102,17 @@ class Adapter:
 
     def prepare(self, f: Callable, x0: np.ndarray) -> Prepared:
         raise NotImplementedError
+
+    def prepare_family(self, family_name: str, n: int, seed: int, f: Callable,
+                       x0: np.ndarray) -> Prepared:
+        """The calls timed for family ``family_name`` at n (built from ``seed`` as f and
+        x0): by default ``prepare(f, x0)``."""
+        return self.prepare(f, x0)
+
+    def applies_to(self, family_name: str) -> bool:
+        """Whether this tool runs family ``family_name`` (a tool that does not gets no rows
+        for it; every tool does, by default)."""
+        return True
 
     def one_thread(self) -> contextlib.AbstractContextManager:
         """A context in which this tool computes on one thread (the default: BLAS and
