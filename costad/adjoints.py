@@ -37,24 +37,54 @@ def _float_dtype(value) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(float)
 
 
+# Box mode of `IndexAccumulator` ends (for an exact mask) past this many disjoint boxes: each
+# contribution is compared with every box, so a long run of scattered writes would be
+# quadratic.
+MAX_BOXES = 32
+
+
 class IndexAccumulator:
     """A dense adjoint buffer that indexed cotangents are scattered into, in place.
 
-    ``touched`` marks the elements that have received a contribution (None: all of them),
-    so that only repeated contributions are charged as adds.
+    ``touched`` records the elements that have received a contribution, so that only
+    repeated contributions are charged as adds: None (all of them), an exact bool mask, or,
+    while every index so far selected a box (ints and slices of step +1 or -1, as when a
+    flat parameter vector is cut into its slices), a list of disjoint boxes.
+
+    In box mode the buffer is allocated empty and holds values only inside the boxes: the
+    first contribution to a region is written (``value + 0``, the very sum ``0 + value``
+    would give), not added into zeros, and what no box covers is zeroed once, when the
+    buffer is read (`buffer`) or box mode ends. The gradient of a parameter vector that its
+    slices cover is then neither zeroed nor read before it is written, as a hand-written
+    gradient assembled with ``np.concatenate`` is not; at n = 10^6 the mask and the zeros
+    made costad's gradient of the flat MLP about 8% slower than the hand-written one.
     """
 
-    __slots__ = ("buffer", "touched")
+    __slots__ = ("_buffer", "touched", "_zeroed")
 
-    def __init__(self, buffer: np.ndarray, touched):
-        self.buffer = buffer
+    def __init__(self, buffer: np.ndarray, touched, zeroed: bool = True):
+        self._buffer = buffer
         self.touched = touched
+        self._zeroed = zeroed                 # False: elements outside the boxes are garbage
+
+    @property
+    def buffer(self) -> np.ndarray:
+        """The adjoint, every element valid (zero where nothing was contributed)."""
+        if not self._zeroed:
+            for gap in _gaps(self._buffer.shape, self.touched):
+                self._buffer[_slices(gap)] = 0
+            self._zeroed = True
+        return self._buffer
 
     @classmethod
     def from_indexed(cls, c: IndexedCotangent) -> "IndexAccumulator":
-        buffer = np.zeros(c.shape, dtype=_float_dtype(c.value))        # free: zero init
-        acc = cls(buffer, np.zeros(c.shape, dtype=bool))
-        acc.add_indexed(c)
+        dtype = _float_dtype(c.value)
+        scalar_code = type(c.index) is int and len(c.shape) == 1
+        if len(c.shape) and not scalar_code and _box_of(c.index, c.shape) is not None:
+            acc = cls(np.empty(c.shape, dtype=dtype), [], zeroed=False)
+        else:
+            acc = cls(np.zeros(c.shape, dtype=dtype), np.zeros(c.shape, dtype=bool))
+        acc.add_indexed(c)                    # free: zero init
         return acc
 
     @classmethod
@@ -64,14 +94,17 @@ class IndexAccumulator:
 
     def add_indexed(self, c: IndexedCotangent) -> None:
         index, value = c.index, c.value
-        if type(index) is int and self.buffer.ndim == 1:   # one scalar: scalar code's path
+        if self.touched.__class__ is list and self._add_box(index, value):
+            return
+        buffer = self._buffer
+        if type(index) is int and buffer.ndim == 1:   # one scalar: scalar code's path
             touched = self.touched
             if touched is None or touched[index]:
                 _cost.charge_accumulation(1)
             else:
                 touched[index] = True
                 _cost.charge_accumulation(0)
-            self.buffer[index] += value
+            buffer[index] += value
             return
         basic = _is_basic_index(index)
         if self.touched is None:
@@ -85,17 +118,60 @@ class IndexAccumulator:
             self.touched[index] = True
             repeated = int(np.size(value)) - (int(np.count_nonzero(self.touched)) - before)
         if basic:
-            self.buffer[index] += value
+            buffer[index] += value
         else:
-            np.add.at(self.buffer, index, value)
+            np.add.at(buffer, index, value)
         _cost.charge_accumulation(repeated)
 
+    def _add_box(self, index, value) -> bool:
+        """Box mode's contribution; False, with box mode left for a mask and nothing added,
+        when ``index`` is no box or the boxes are too many."""
+        boxes = self.touched
+        box = _box_of(index, self._buffer.shape)
+        if box is None or len(boxes) >= MAX_BOXES:
+            buffer = self.buffer                      # zeroed outside the boxes
+            mask = np.zeros(buffer.shape, dtype=bool)
+            for b in boxes:
+                mask[_slices(b)] = True
+            self.touched = mask
+            return False
+        repeated = sum(_volume(_intersect(box, b)) for b in boxes)
+        target = self._buffer[index]
+        if repeated == 0 and target.__class__ is np.ndarray:
+            np.add(value, 0.0, out=target)            # a region's first contribution
+        else:
+            self.buffer[index] += value               # zero the gaps first, this box's too
+        pieces = [box]
+        for b in boxes:
+            pieces = [q for p in pieces for q in _subtract(p, b)]
+        boxes.extend(pieces)
+        _cost.charge_accumulation(repeated)
+        return True
+
     def add_dense(self, value) -> None:
-        repeated = self.buffer.size if self.touched is None else int(
-            np.count_nonzero(self.touched))
-        self.buffer += value
+        touched = self.touched
+        if touched is None:
+            repeated = self._buffer.size
+        elif touched.__class__ is list:
+            repeated = sum(_volume(b) for b in touched)
+        else:
+            repeated = int(np.count_nonzero(touched))
+        buffer = self.buffer
+        buffer += value
         self.touched = None
         _cost.charge_accumulation(repeated)
+
+
+def _slices(box) -> tuple:
+    return tuple(slice(a, z) for a, z in box)
+
+
+def _gaps(shape: tuple, boxes: list) -> list:
+    """The disjoint boxes of an array of ``shape`` that ``boxes`` leave uncovered."""
+    pieces = [tuple((0, n) for n in shape)]
+    for b in boxes:
+        pieces = [q for p in pieces for q in _subtract(p, b)]
+    return [p for p in pieces if _volume(p)]
 
 
 def _is_basic_index(index) -> bool:
