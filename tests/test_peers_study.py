@@ -472,12 +472,12 @@ def test_without_costad_on_the_wide_mlp_there_is_no_speed_target():
     assert list(_claims(_mlp_target_frame(2.7, tools=("costad", "torch")))) == ["P1", "P2"]
 
 
-@pytest.mark.parametrize("costad_fg, holds", [(0.044, "yes"), (0.0441, "NO"),
+@pytest.mark.parametrize("costad_fg, holds", [(0.046, "yes"), (0.0461, "NO"),
                                               (0.030, "yes")])
 def test_costad_against_the_hand_written_gradient_is_a_claim(costad_fg, holds):
     p3 = _claims(_mlp_target_frame(2.9, costad_fg=costad_fg, hand_fg=0.040))["P3"]
     # The minimum f+grad times (replicate 1 is slower), costad's over the hand-written one's.
-    assert p3["holds"] == holds and "<= 1.10" in p3["predicted"]
+    assert p3["holds"] == holds and "<= 1.15" in p3["predicted"]
     assert p3["measured"] == f"mlp-512 (n = 1050624) {costad_fg / 0.040:.2f}"
 
 
