@@ -56,8 +56,8 @@ class IndexAccumulator:
     would give), not added into zeros, and what no box covers is zeroed once, when the
     buffer is read (`buffer`) or box mode ends. The gradient of a parameter vector that its
     slices cover is then neither zeroed nor read before it is written, as a hand-written
-    gradient assembled with ``np.concatenate`` is not; at n = 10^6 the mask and the zeros
-    made costad's gradient of the flat MLP about 8% slower than the hand-written one.
+    gradient assembled with ``np.concatenate`` is not: for an 8 MB vector in eight slices,
+    the mask and the zeroed buffer took 2.3 ms where ``np.concatenate`` takes 1.2 ms.
     """
 
     __slots__ = ("_buffer", "touched", "_zeroed")

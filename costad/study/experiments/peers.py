@@ -24,7 +24,7 @@ For each (family, n):
    ratio is min(f+grad) / min(f). Every tool computes on one thread
    (`costad.study.peers.adapters` says why and how).
 
-Rows (strategy = the tool and variant: costad, torch, jax-jit, jax-eager, autograd):
+Rows (strategy = the tool and variant: costad, hand, torch, jax-jit, jax-eager, autograd):
 ``ops`` (kind f: K with its closed form, kind f+grad: W) and ``counted_ratio`` for costad;
 ``rel_error`` (kind value, gradient) and ``agrees``; ``first_call`` (kind f, f+grad: the
 untimed first call, which for jax-jit includes compilation); ``time`` (kind f, f+grad, one
@@ -74,6 +74,7 @@ _LOOP_N = {False: [10, 100, 1000, 10_000], True: [10]}
 
 TOOL_COLORS = {"costad": "tab:red", "hand": "tab:gray", "torch": "tab:orange",
                "jax-jit": "tab:blue", "jax-eager": "tab:cyan", "autograd": "tab:green"}
+_OTHER_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive")
 
 # Timed rounds per (family, n): at least ``repeats``; more, up to ROUNDS_FACTOR times as many,
 # while the rounds fit in ROUNDS_SECONDS (see `rounds_for`).
@@ -92,7 +93,6 @@ MLP_TARGET = ("mlp-512", 2.8)
 # tape and dispatch cost about 1 ms, and the bias adds that NumPy elides in plain code
 # allocate through the boxes. Counted, the two differ by 0.04%: these are memory passes.
 HAND_OVERHEAD = 1.15
-_OTHER_COLORS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:gray")
 
 
 def _sizes(family_name: str, quick: bool) -> list[int]:
