@@ -42,6 +42,10 @@ def _float_dtype(value) -> np.dtype:
 # quadratic.
 MAX_BOXES = 32
 
+# The float types whose every byte a store writes (half, single, double): box mode allocates
+# their buffers empty; any other (long double, stored with padding bytes) zeroed.
+_UNPADDED_FLOATS = "efd"
+
 
 class IndexAccumulator:
     """A dense adjoint buffer that indexed cotangents are scattered into, in place.
@@ -81,7 +85,12 @@ class IndexAccumulator:
         dtype = _float_dtype(c.value)
         scalar_code = type(c.index) is int and len(c.shape) == 1
         if len(c.shape) and not scalar_code and _box_of(c.index, c.shape) is not None:
-            acc = cls(np.empty(c.shape, dtype=dtype), [], zeroed=False)
+            if dtype.char in _UNPADDED_FLOATS:
+                acc = cls(np.empty(c.shape, dtype=dtype), [], zeroed=False)
+            else:
+                # long double: a store writes its 10 value bytes, not the padding, which an
+                # empty buffer would leave as garbage in the gradient's bytes.
+                acc = cls(np.zeros(c.shape, dtype=dtype), [], zeroed=True)
         else:
             acc = cls(np.zeros(c.shape, dtype=dtype), np.zeros(c.shape, dtype=bool))
         acc.add_indexed(c)                    # free: zero init

@@ -469,7 +469,7 @@ def _mlp_target(df: pd.DataFrame) -> list[dict]:
     measured = df[(df.function == name) & (df.metric == "ratio")]
     if not (measured.strategy == "costad").any():
         return []
-    n = int(measured.n.max())
+    n = int(measured[measured.strategy == "costad"].n.max())   # costad's largest n
     at_n = measured[measured.n == n]
     ratio = dict(zip(at_n.strategy, at_n.value.astype(float)))
     text = "; ".join(f"{tool} {ratio[tool]:.2f}" for tool in _tools(at_n))
