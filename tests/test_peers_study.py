@@ -481,6 +481,14 @@ def test_costad_against_the_hand_written_gradient_is_a_claim(costad_fg, holds):
     assert p3["measured"] == f"mlp-512 (n = 1050624) {costad_fg / 0.040:.2f}"
 
 
+@pytest.mark.parametrize("hand_fg", [0.0, float("nan")])
+def test_a_family_without_usable_hand_written_times_is_left_out_of_p3(hand_fg):
+    df = pd.concat([_mlp_target_frame(2.9, function="mlp", n=1000, hand_fg=hand_fg),
+                    _mlp_target_frame(2.9, costad_fg=0.042)])
+    assert _claims(df)["P3"]["measured"] == "mlp-512 (n = 1050624) 1.05"
+    assert "P3" not in _claims(_mlp_target_frame(2.9, hand_fg=hand_fg))
+
+
 def test_every_family_with_a_hand_written_gradient_is_judged_at_its_largest_common_n():
     df = pd.concat([_mlp_target_frame(2.9, function="mlp", n=1000, costad_fg=0.05),
                     _mlp_target_frame(2.9, function="mlp", n=100, costad_fg=0.01),

@@ -496,7 +496,11 @@ def _over_hand(df: pd.DataFrame) -> list[dict]:
             continue
         n = max(both)
         at_n = df[(df.function == fam) & (df.n == n)]
-        over = _min_time(at_n, "costad", "f+grad") / _min_time(at_n, "hand", "f+grad")
+        costad_time = _min_time(at_n, "costad", "f+grad")
+        hand_time = _min_time(at_n, "hand", "f+grad")
+        if not (costad_time > 0 and hand_time > 0):       # no time rows (NaN) or broken ones
+            continue
+        over = costad_time / hand_time
         overs.append(over)
         parts.append(f"{fam} (n = {n}) {over:.2f}")
     if not parts:
