@@ -16,60 +16,23 @@ from hypothesis import strategies as st
 
 import costad
 from costad import adjoints
-from costad.adjoints import IndexAccumulator, accumulate, densify
+from costad.adjoints import accumulate
 from costad.primitives import IndexedCotangent
 
-
-def _same_bits(a, b) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-
-
-def _reference(shape, dtype, contributions):
-    """(buffer, adds): zeros, then ``+=`` (np.add.at for advanced indices) per
-    contribution; adds are the elements that had received a contribution before."""
-    buffer = np.zeros(shape, dtype=dtype)
-    touched = np.zeros(shape, dtype=bool)
-    adds = 0
-    for k, (index, value) in enumerate(contributions):
-        if index is None and k == 0:          # the first contribution is the adjoint itself
-            buffer = np.array(value, dtype=dtype)
-            touched[...] = True
-            continue
-        if index is None:                                     # a dense contribution
-            adds += int(np.count_nonzero(touched))
-            buffer += value
-            touched[...] = True
-            continue
-        if adjoints._is_basic_index(index):
-            adds += int(np.count_nonzero(touched[index]))
-            touched[index] = True
-            buffer[index] += value
-        else:
-            before = int(np.count_nonzero(touched))
-            touched[index] = True
-            adds += int(np.size(value)) - (int(np.count_nonzero(touched)) - before)
-            np.add.at(buffer, index, value)
-    return buffer, adds
+from accumulation_reference import accumulated, garbage, reference
+from accumulation_reference import same_bits as _same_bits
 
 
 def _accumulated(shape, contributions):
-    """(buffer, adds) through `accumulate`, as the reverse sweep calls it."""
-    _garbage()
-    with costad.counting() as counted:
-        current = None
-        for index, value in contributions:
-            c = value if index is None else IndexedCotangent(shape, index, value)
-            current = accumulate(current, c)
-        buffer = densify(current)
-    return buffer, counted.by_op.get("add", 0)
+    """(buffer, adds) of ``(index, value)`` contributions through `accumulate`."""
+    buffer, adds, _ = accumulated(shape, [(index, value, False) for index, value in contributions])
+    return buffer, adds
 
 
-def _garbage():
-    """Leave memory full of non-zero bytes behind, where the next empty buffer may land."""
-    for size in (10, 1000, 100_000):
-        junk = np.full(size, 7.25)
-        del junk
+def _reference(shape, contributions):
+    """(buffer, adds) of the zeroed buffer, ``+=`` and an exact mask (before box mode)."""
+    buffer, adds, _ = reference(shape, [(index, value, False) for index, value in contributions])
+    return buffer, adds
 
 
 def _values(shape, dtype, rng):
@@ -129,7 +92,7 @@ def _programs(draw):
 def test_accumulation_equals_the_zeroed_reference_bit_for_bit_and_add_for_add(program):
     shape, dtype, contributions = program
     got, adds = _accumulated(shape, contributions)
-    want, want_adds = _reference(shape, got.dtype, contributions)
+    want, want_adds = _reference(shape, contributions)
     assert _same_bits(got, want)
     assert adds == want_adds
 
@@ -159,7 +122,7 @@ def test_a_vector_cut_into_slices_is_accumulated_in_box_mode_never_zeroed():
 
 def test_what_no_slice_covers_reads_as_zero_not_garbage():
     for _ in range(20):
-        _garbage()
+        garbage()
         acc = accumulate(None, IndexedCotangent((1000,), slice(2, 5), np.ones(3)))
         acc = accumulate(acc, IndexedCotangent((1000,), slice(900, 901), np.ones(1)))
         want = np.zeros(1000)
