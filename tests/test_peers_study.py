@@ -397,6 +397,10 @@ def test_the_hand_written_gradient_is_costads_at_the_same_point(name, n):
     assert np.max(np.abs(hand_grad - grad)) <= 1e-12 * max(1.0, np.max(np.abs(grad)))
 
 
+def test_the_hand_written_gradient_names_numpy_as_its_version():
+    assert HandAdapter().version() == f"NumPy {np.__version__}"
+
+
 def test_only_the_mlp_families_have_a_hand_written_gradient():
     assert [name for name in FAMILY_NAMES if family(name).hand] == ["mlp", "mlp-512"]
     assert [name for name in FAMILY_NAMES if HandAdapter().applies_to(name)] == [

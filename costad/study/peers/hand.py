@@ -32,6 +32,10 @@ class HandAdapter(Adapter):
     def missing(self) -> str | None:
         return None
 
+    def version(self) -> str:
+        """NumPy's version, named as such ("hand 2.4.6" in a table would read as the tool's)."""
+        return f"NumPy {np.__version__}"
+
     def namespace(self):
         return np
 
