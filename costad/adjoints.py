@@ -144,16 +144,13 @@ class IndexAccumulator:
                 mask[_slices(b)] = True
             self.touched = mask
             return False
-        repeated = sum(_volume(_intersect(box, b)) for b in boxes)
+        repeated = _overlap(box, boxes)
         target = self._buffer[index]
         if repeated == 0 and target.__class__ is np.ndarray:
             np.add(value, 0.0, out=target)            # a region's first contribution
         else:
             self.buffer[index] += value               # zero the gaps first, this box's too
-        pieces = [box]
-        for b in boxes:
-            pieces = [q for p in pieces for q in _subtract(p, b)]
-        boxes.extend(pieces)
+        boxes.extend(_uncovered(box, boxes))
         _cost.charge_accumulation(repeated)
         return True
 
@@ -177,10 +174,7 @@ def _slices(box) -> tuple:
 
 def _gaps(shape: tuple, boxes: list) -> list:
     """The disjoint boxes of an array of ``shape`` that ``boxes`` leave uncovered."""
-    pieces = [tuple((0, n) for n in shape)]
-    for b in boxes:
-        pieces = [q for p in pieces for q in _subtract(p, b)]
-    return [p for p in pieces if _volume(p)]
+    return _uncovered(tuple((0, n) for n in shape), boxes)
 
 
 def _is_basic_index(index) -> bool:
@@ -249,6 +243,19 @@ def _subtract(p, q) -> list:
     return [piece for piece in pieces if _volume(piece)]
 
 
+def _overlap(box, boxes: list) -> int:
+    """Elements of ``box`` inside the disjoint ``boxes``."""
+    return sum(_volume(_intersect(box, b)) for b in boxes)
+
+
+def _uncovered(box, boxes: list) -> list:
+    """``box`` minus the disjoint ``boxes``, as disjoint boxes."""
+    pieces = [box]
+    for b in boxes:
+        pieces = [q for p in pieces for q in _subtract(p, b)]
+    return pieces
+
+
 class Coverage:
     """The elements of an array of ``shape`` already written, as disjoint boxes (or, for
     index patterns that are not boxes, an exact mask when the array is small)."""
@@ -282,11 +289,8 @@ class Coverage:
                 return repeated
             self.mask[index] = True
             return value_size - (int(np.count_nonzero(self.mask)) - before)
-        repeated = sum(_volume(_intersect(box, b)) for b in self.boxes)
-        pieces = [box]
-        for b in self.boxes:
-            pieces = [q for p in pieces for q in _subtract(p, b)]
-        self.boxes.extend(pieces)
+        repeated = _overlap(box, self.boxes)
+        self.boxes.extend(_uncovered(box, self.boxes))
         return repeated
 
     def _to_mask(self, index) -> None:

@@ -403,9 +403,7 @@ def summary(df: pd.DataFrame, meta: dict | None = None) -> pd.DataFrame:
             name = _versioned(tool, versions.get(tool))
             ratio = t[t.metric == "ratio"]
             if len(ratio):
-                times = t[t.metric == "time"]
-                f_min = times[times.kind == "f"].value.astype(float).min()
-                fg_min = times[times.kind == "f+grad"].value.astype(float).min()
+                f_min, fg_min = _min_time(t, tool, "f"), _min_time(t, tool, "f+grad")
                 out.append([fam, n, name, f_min, fg_min, float(ratio.value.iloc[0]),
                             _timed_note(t)])
                 continue
