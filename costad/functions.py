@@ -26,7 +26,7 @@ import numpy as np
 
 __all__ = ["NAMESPACE", "seed_example", "seed_pairs_loop", "seed_vectorized", "rosenbrock",
            "Family", "FAMILIES", "EXTRA_FAMILIES", "family", "mlp_init", "mlp_loss", "mlp_K",
-           "mlp_backprop", "logistic_loss", "rnn_init", "rnn_loss"]
+           "mlp_backprop", "mlp_classifier_problem", "logistic_loss", "rnn_init", "rnn_loss"]
 
 # What a family asks of its array namespace ``xp`` (besides operators, indexing, ``len`` and
 # ``.reshape`` on arrays), in NumPy's spelling.
@@ -281,19 +281,22 @@ _WIDE_WIDTHS, _WIDE_BATCH = (512,) * 5, 256
 _WIDE_N = sum(a * b + b for a, b in zip(_WIDE_WIDTHS[:-1], _WIDE_WIDTHS[1:]))
 
 
-def _mlp_wide_problem(seed):
-    """The mlp-512 family's data: (parameters, X, Y)."""
+def mlp_classifier_problem(seed: int, widths: tuple[int, ...] = _WIDE_WIDTHS,
+                           batch: int = _WIDE_BATCH):
+    """(params, X, Y) for `mlp_loss`: the parameter list of `mlp_init`, a batch of
+    standard normal rows and one-hot labels drawn at random, all from ``seed``. The
+    defaults are the mlp-512 family's data (and `costad peers --mlp`'s case)."""
     rng = np.random.default_rng(seed)
-    params = mlp_init(list(_WIDE_WIDTHS), rng)
-    X = rng.standard_normal((_WIDE_BATCH, _WIDE_WIDTHS[0]))
-    Y = np.eye(_WIDE_WIDTHS[-1])[rng.integers(0, _WIDE_WIDTHS[-1], _WIDE_BATCH)]
+    params = mlp_init(list(widths), rng)
+    X = rng.standard_normal((batch, widths[0]))
+    Y = np.eye(widths[-1])[rng.integers(0, widths[-1], batch)]
     return params, X, Y
 
 
 def _build_mlp_wide(n, seed, xp=np):
     """`mlp_loss` with widths 512 x 5 on a (256, 512) batch, parameters flattened (n is
     always `_WIDE_N`)."""
-    return _mlp_over_flat(_mlp_wide_problem(seed), xp)
+    return _mlp_over_flat(mlp_classifier_problem(seed), xp)
 
 
 def mlp_K(widths, batch: int) -> int:
@@ -383,7 +386,7 @@ EXTRA_FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("mlp-512", f"tanh MLP, widths 512 x 5, batch {_WIDE_BATCH}, 512 classes: one size, "
            f"n = {_WIDE_N} parameters", _build_mlp_wide,
            lambda n: mlp_K(_WIDE_WIDTHS, _WIDE_BATCH), lambda n: _WIDE_N,
-           hand=lambda n, seed: _mlp_hand_over_flat(_mlp_wide_problem(seed))),
+           hand=lambda n, seed: _mlp_hand_over_flat(mlp_classifier_problem(seed))),
 ]}
 
 

@@ -37,6 +37,11 @@ def add_run_settings(parser, quick_help: str) -> None:
                         help="random seed, a non-negative integer (default 0)")
     parser.add_argument("--repeats", type=positive_int, default=None,
                         help="timing samples per measurement (default 5, quick 2)")
+    add_cpu_arguments(parser)
+
+
+def add_cpu_arguments(parser) -> None:
+    """--cpu and --no-pin: the CPU a timing command is held to (`one_cpu`)."""
     # One or the other: `--cpu 1 --no-pin` would otherwise drop the CPU asked for unsaid.
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--cpu", type=nonnegative_int, default=None,

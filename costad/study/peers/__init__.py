@@ -7,7 +7,9 @@ adapter is used, and a tool that is not installed is reported as such, never an 
 - `adapters`: what an adapter gives, costad's own, and the gradient gate (`check_agreement`);
 - `pytorch`, `jax_numpy`, `hips_autograd`: one module per tool;
 - `hand`: the floor beside them, a family's gradient written by hand in plain NumPy;
-- `scalar`: `costad peers`, the seed example over P pairs in a Python loop.
+- `scalar`: `costad peers`, the seed example over P pairs in a Python loop;
+- `mlp_list`: `costad peers --mlp`, the speed case of array code (the MLP of widths 512
+  over a list of parameter arrays, as a user writes it).
 
 Every family is defined once, over an array namespace (`costad.functions`): each adapter
 gives its tool's namespace and the same definition runs in every tool.

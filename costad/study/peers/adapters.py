@@ -7,7 +7,8 @@ in one tool. It gives:
 - ``requires``: the modules it imports; `Adapter.missing` says why it cannot run when one is
   not installed (checked with `importlib.util.find_spec`, nothing imported);
 - ``namespace()``: the array namespace the families are built over (imports the tool);
-- ``prepare(f, x0)``: a `Prepared` pair of calls of no arguments, ``f()`` the value and
+- ``prepare(f, x0)`` (x0 one array, or a list of arrays for `costad peers --mlp`): a
+  `Prepared` pair of calls of no arguments, ``f()`` the value and
   ``fg()`` value and gradient, both finished when they return (asynchronous tools block on
   their outputs), and ``to_numpy`` to read a result back; ``prepare_family(family_name, n,
   seed, f, x0)`` is what the experiment calls (by default ``prepare(f, x0)``), for a tool

@@ -85,8 +85,11 @@ def start_on_one_thread() -> str:
     return _POOL["note"]
 
 
-def _inputs(x0: np.ndarray):
+def _inputs(x0):
+    """x0 (an array, or a list of arrays) as JAX arrays, float64 checked."""
     import jax.numpy as jnp
+    if isinstance(x0, list):
+        return [_inputs(a) for a in x0]
     x = jnp.asarray(x0)
     if x.dtype != np.float64:                      # 64-bit mode was turned off since
         raise RuntimeError(f"JAX made a {x.dtype} array of float64 inputs "
@@ -112,7 +115,8 @@ class _JaxAdapter(Adapter):
     def _calls(self, f: Callable) -> tuple[Callable, Callable]:
         raise NotImplementedError
 
-    def prepare(self, f: Callable, x0: np.ndarray) -> Prepared:
+    def prepare(self, f: Callable, x0) -> Prepared:
+        """f of one array, or of a list of arrays (a pytree: the gradient is a list)."""
         import jax
         x = _inputs(x0)
         value, value_and_grad = self._calls(f)

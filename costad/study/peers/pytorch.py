@@ -78,15 +78,22 @@ class TorchAdapter(Adapter):
         import torch
         return TorchNamespace(torch)
 
-    def prepare(self, f: Callable, x0: np.ndarray) -> Prepared:
+    def prepare(self, f: Callable, x0) -> Prepared:
+        """f of one array, or of a list of arrays (`costad peers --mlp`: the gradient is
+        then a list, as ``torch.autograd.grad`` gives it)."""
         import torch
+
         # Inputs are made once, outside the timed calls, as costad's input array is.
-        plain = torch.tensor(x0, dtype=torch.float64)
-        tracked = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        def tensors(requires_grad: bool):
+            def tensor(a):
+                return torch.tensor(a, dtype=torch.float64, requires_grad=requires_grad)
+            return [tensor(a) for a in x0] if isinstance(x0, list) else tensor(x0)
+        plain, tracked = tensors(False), tensors(True)
 
         def fg():
             value = f(tracked)
-            return value, torch.autograd.grad(value, tracked)[0]
+            grads = torch.autograd.grad(value, tracked)
+            return value, (list(grads) if isinstance(x0, list) else grads[0])
         return Prepared(f=lambda: f(plain), fg=fg, to_numpy=_to_numpy)
 
 
