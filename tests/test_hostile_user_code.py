@@ -47,6 +47,28 @@ def test_a_numpy_scalar_exponent_promotes_a_float32_base_as_numpy_does(exponent,
             == costad.count(f, x).by_op)
 
 
+@pytest.mark.parametrize("f", [lambda t: np.mean(t, axis=0), lambda t: t.mean(axis=0),
+                               lambda t: np.average(t, axis=0), lambda t: np.mean(t)],
+                         ids=["mean", "method", "average", "mean-all"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_float16_mean_accumulates_in_float32_as_numpy_does(f, mode):
+    # NumPy's mean sums float16 in float32; costad summed in float16, which stalls at 2048:
+    # the mean of 10^4 ones along an axis came out 0.2048, where NumPy's is 1.
+    x = np.ones((10000, 4), np.float16)
+    value, pullback = costad.vjp(f, x) if mode == "reverse" else (None, None)
+    if mode == "forward":
+        value, tangent = costad.jvp(f, x, np.ones_like(x))
+        np.testing.assert_array_equal(tangent, np.ones_like(f(x)))
+    else:
+        g = pullback(np.ones_like(f(x)))
+        assert g.dtype == np.float16
+        np.testing.assert_array_equal(g, np.full_like(x, 1 / (x.size // np.size(f(x)))))
+    np.testing.assert_array_equal(value, f(x))
+    assert np.asarray(value).dtype == np.float16
+    assert (costad.count(f, costad.ShapeDtype(x.shape, np.float16)).by_op
+            == costad.count(f, x.astype(np.float64)).by_op)
+
+
 @pytest.mark.xfail(strict=True, reason="a traced array's += rebinds the name instead of "
                    "updating the array, so an alias keeps the old value (not fixed: needs "
                    "in-place semantics or a refusal that keeps unaliased += working)")
