@@ -287,6 +287,29 @@ class Tracer:
     __complex__ = __float__
     __index__ = __float__
 
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        # A traced value is never changed in place, so a copy is the value itself. Copying
+        # its slots instead would copy its interpretation too (the trace and its tape): the
+        # copy's operations would go to a trace no one reads, and its derivative would be
+        # silently zero (copy.deepcopy(params) inside f).
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(
+            "costad cannot pickle a traced value: the copy would lose its derivative; pickle "
+            "costad.stop_gradient(x) if the value alone is meant")
+
+    def __format__(self, format_spec: str) -> str:
+        if not format_spec:
+            return str(self)
+        raise TypeError(
+            f"costad cannot format a traced value with the format {format_spec!r} (its "
+            "derivative would be lost in the text); format costad.stop_gradient(x) to print "
+            "the value")
+
     def __setitem__(self, index, value):
         raise TypeError(
             "costad cannot assign into a traced array (x[i] = v changes it in place); build "
