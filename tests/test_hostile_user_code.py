@@ -104,6 +104,22 @@ def test_pickling_or_formatting_a_traced_value_is_a_clear_error(use, mode):
     np.testing.assert_array_equal(g, [2.0, 2.0])
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_stop_gradient_of_a_parameter_tree_stops_every_leaf(mode):
+    # stop_gradient(params) of a dict, tuple or list came back unchanged (the primitive saw
+    # a container, no traced value): the "frozen" parameters kept their derivatives.
+    def loss(params):
+        target = costad.stop_gradient(params)               # a frozen copy, as in JAX
+        frozen = costad.stop_gradient([params["w"][0], params["b"]])
+        return (np.sum((params["w"] - target["w"]) ** 2 + params["w"] * target["w"])
+                + frozen[0] * frozen[1] + np.sum(costad.stop_gradient((params["w"],))[0]))
+
+    params = {"w": np.array([1.0, -2.0, 0.5]), "b": 0.3}
+    g = costad.grad(loss, mode=mode)(params)
+    np.testing.assert_array_equal(g["w"], params["w"])
+    assert g["b"] == 0.0
+
+
 @pytest.mark.xfail(strict=True, reason="a traced array's += rebinds the name instead of "
                    "updating the array, so an alias keeps the old value (not fixed: needs "
                    "in-place semantics or a refusal that keeps unaliased += working)")
@@ -122,6 +138,30 @@ def test_in_place_update_through_an_alias_is_numpys_or_refused(mode):
         return                                         # a clear refusal is right too
     assert value == pytest.approx(f(x.copy()))
     np.testing.assert_allclose(g, 2 * (x + 1.0))
+
+
+@pytest.mark.xfail(strict=True, reason="the tape keeps constant arrays by reference, so a work "
+                   "buffer that f refills after using it changes what the reverse sweep reads "
+                   "(not fixed: copying or freezing the caller's constants is a design choice "
+                   "with a cost in memory and time)")
+def test_reverse_mode_is_not_changed_by_a_reused_work_buffer():
+    data = np.arange(9.0).reshape(3, 3)
+    buffer = np.empty(3)
+
+    def f(w):
+        total = 0.0
+        for row in data:
+            buffer[:] = row                     # a preallocated buffer, refilled: NumPy idiom
+            total = total + np.sum(w * buffer)
+        return total
+
+    w = np.ones(3)
+    np.testing.assert_array_equal(costad.grad(f, mode="forward")(w), data.sum(axis=0))
+    try:
+        g = costad.grad(f)(w)
+    except (ValueError, TypeError, costad.CostadError):
+        return                                  # a clear refusal would be right too
+    np.testing.assert_array_equal(g, data.sum(axis=0))    # reverse gave 3 * data[2]
 
 
 @pytest.mark.xfail(strict=True, reason="log, log2, log10, log1p and arctanh give the formula's "
