@@ -120,6 +120,38 @@ def test_stop_gradient_of_a_parameter_tree_stops_every_leaf(mode):
     assert g["b"] == 0.0
 
 
+_RNN_W = RNG.normal(size=(3, 3)) * 0.5
+_RNN_XS = RNG.normal(size=(5, 3))
+
+
+@pytest.mark.parametrize("body", [
+    lambda w, h, x: np.tanh((_RNN_W * w) @ h + x),              # a constant on the left
+    lambda w, h, x: np.tanh(np.exp(w) @ h * 0.3 + x),
+    lambda w, h, x: np.tanh(np.dot(w, h) + x * np.sum(w)),
+    lambda w, h, x: np.tanh(np.einsum("ij,j->i", w, h) + x)],
+    ids=["constant-times-w", "exp", "dot-sum", "einsum"])
+@pytest.mark.parametrize("loop", [1, "sqrt", "checkpoint"])
+def test_numpy_functions_of_closed_over_parameters_in_a_recomputed_step(body, loop):
+    # A step run again during the sweep reads its closure's parameters, values of the ended
+    # recording: operators worked, but NumPy's functions and ufuncs (np.exp(w), W * w)
+    # stopped at the escape check with an EscapedTracerError.
+    def loss(w, checkpoints):
+        if loop == "checkpoint" and checkpoints is not None:
+            cell = costad.checkpoint(lambda h, x: body(w, h, x))
+            h = np.ones(3)
+            for x in _RNN_XS:
+                h = cell(h, x)
+        else:
+            h, _ = costad.scan(lambda h, x: (body(w, h, x), None), np.ones(3), _RNN_XS,
+                               checkpoints=checkpoints)
+        return np.sum(h ** 2)
+
+    w = RNG.normal(size=(3, 3)) * 0.5
+    want = costad.grad(lambda t: loss(t, None))(w)
+    g = costad.grad(lambda t: loss(t, 1 if loop == "checkpoint" else loop))(w)
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.xfail(strict=True, reason="a traced array's += rebinds the name instead of "
                    "updating the array, so an alias keeps the old value (not fixed: needs "
                    "in-place semantics or a refusal that keeps unaliased += working)")
