@@ -152,6 +152,14 @@ def test_numpy_functions_of_closed_over_parameters_in_a_recomputed_step(body, lo
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("reduce", [np.sum, np.mean, np.max, np.std, np.var, np.prod],
+                         ids=lambda f: f.__name__)
+def test_a_float_axis_is_a_clear_error(reduce):
+    # np.sum(x, axis=n / 2) ended in "'float' object is not iterable" from inside costad.
+    with pytest.raises(costad.ShapeError, match="axis 1.0 is not an integer"):
+        costad.grad(lambda t: np.sum(reduce(t, axis=2 / 2)))(np.ones((2, 3)))
+
+
 @pytest.mark.xfail(strict=True, reason="a traced array's += rebinds the name instead of "
                    "updating the array, so an alias keeps the old value (not fixed: needs "
                    "in-place semantics or a refusal that keeps unaliased += working)")
