@@ -227,6 +227,13 @@ class Tracer:
     def shape(self) -> tuple:
         return shape_of(self.primal)
 
+    @shape.setter
+    def shape(self, value):
+        # NumPy reshapes an array in place when its shape is assigned; a traced value is
+        # never changed in place.
+        raise TypeError("costad cannot reshape a traced array in place (x.shape = ...); use "
+                        "x = x.reshape(...)")
+
     @property
     def ndim(self) -> int:
         return len(self.shape)

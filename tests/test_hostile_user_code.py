@@ -152,6 +152,18 @@ def test_numpy_functions_of_closed_over_parameters_in_a_recomputed_step(body, lo
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_assigning_a_traced_arrays_shape_is_a_clear_error(mode):
+    # x.shape = (3, 1), NumPy's in-place reshape, ended in Python's "property 'shape' of
+    # 'ReverseTracer' object has no setter".
+    def f(x):
+        x.shape = (3, 1)
+        return np.sum(x)
+
+    with pytest.raises(TypeError, match="costad cannot reshape a traced array in place"):
+        costad.grad(f, mode=mode)(np.ones(3))
+
+
 @pytest.mark.parametrize("reduce", [np.sum, np.mean, np.max, np.std, np.var, np.prod],
                          ids=lambda f: f.__name__)
 def test_a_float_axis_is_a_clear_error(reduce):
