@@ -175,6 +175,9 @@ def power(x, y):
     though: a float32 base with a float64 or int64 exponent computes in float64. Where the
     Python number would give another dtype than NumPy's, the base is cast to NumPy's first
     (free), so that the values, and the precision, are NumPy's."""
+    cls = y.__class__
+    if cls is int or cls is float:                    # weak already: the hot path
+        return pow(x, y)
     if not isinstance(y, Tracer) and np.ndim(y) == 0 and not isinstance(y, (bool, np.bool_)):
         dtype = result_dtype(primal_value(x), y)
         y = int(y) if isinstance(y, numbers.Integral) else float(y)
