@@ -242,6 +242,27 @@ def test_checkpointed_scan_of_a_stateful_step_is_the_plain_loops_value_or_refuse
     np.testing.assert_allclose(g_ck, g, rtol=1e-12)
 
 
+@pytest.mark.xfail(strict=True, raises=RecursionError, reason="the interpreter stack is per "
+                   "thread: NumPy on a traced value in a thread that f starts finds nothing "
+                   "tracing and recurses without end (not fixed: a check at every NumPy entry "
+                   "point costs scalar code a thread-local lookup per operation)")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_numpy_on_traced_values_in_a_thread_started_by_f_is_right_or_refused(mode):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(x):
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(lambda w: np.sum(np.exp(w) * w), [x[:2], x[2:]]))
+        return parts[0] + parts[1]
+
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    try:
+        g = costad.grad(f, mode=mode)(x)
+    except costad.CostadError:
+        return                                               # a clear refusal is right
+    np.testing.assert_allclose(g, np.exp(x) * (1 + x))
+
+
 @pytest.mark.xfail(strict=True, reason="log, log2, log10, log1p and arctanh give the formula's "
                    "finite derivative beyond their domain, where the README promises NaN like "
                    "the value (not fixed: a NaN there needs an operation more per element, "
