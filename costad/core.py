@@ -227,6 +227,13 @@ class Tracer:
     def shape(self) -> tuple:
         return shape_of(self.primal)
 
+    @shape.setter
+    def shape(self, value):
+        # NumPy reshapes an array in place when its shape is assigned; a traced value is
+        # never changed in place.
+        raise TypeError("costad cannot reshape a traced array in place (x.shape = ...); use "
+                        "x = x.reshape(...)")
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -286,6 +293,29 @@ class Tracer:
     __int__ = __float__
     __complex__ = __float__
     __index__ = __float__
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        # A traced value is never changed in place, so a copy is the value itself. Copying
+        # its slots instead would copy its interpretation too (the trace and its tape): the
+        # copy's operations would go to a trace no one reads, and its derivative would be
+        # silently zero (copy.deepcopy(params) inside f).
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(
+            "costad cannot pickle a traced value: the copy would lose its derivative; pickle "
+            "costad.stop_gradient(x) if the value alone is meant")
+
+    def __format__(self, format_spec: str) -> str:
+        if not format_spec:
+            return str(self)
+        raise TypeError(
+            f"costad cannot format a traced value with the format {format_spec!r} (its "
+            "derivative would be lost in the text); format costad.stop_gradient(x) to print "
+            "the value")
 
     def __setitem__(self, index, value):
         raise TypeError(

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core import ENDED, Primitive, Tracer, apply
+from .core import ENDED, Primitive, Tracer, apply, handler
 from .errors import EscapedTracerError, UnsupportedOperationError
 
 __all__ = ["supported_numpy", "ufunc", "implements", "method", "operator", "unsupported",
@@ -114,10 +114,15 @@ def _dispatching_method(func):
 
 def _check_alive(self) -> None:
     # Primitives evaluate directly when nothing is traced, so an escaped tracer must be
-    # caught at the NumPy entry points, or it would recurse through NumPy without end.
+    # caught at the NumPy entry points, or it would recurse through NumPy without end. A
+    # value of an ended trace is alive while a capturing trace takes its primitives (a
+    # checkpointed loop's step, run again during the sweep, reading the parameters its
+    # closure refers to): `apply` hands them to it, as for an operator.
     trace = getattr(self, "_trace", None)                 # abstract values have none
     if trace is not None and trace.level == ENDED:
-        raise EscapedTracerError()
+        live = handler((self,))
+        if live is None or live.level == ENDED:
+            raise EscapedTracerError()
 
 
 def _array_ufunc(self, np_ufunc, method_name, *inputs, **kwargs):

@@ -68,8 +68,8 @@ def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
     """Reduction axes as a sorted tuple of non-negative ints; None means every axis."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, numbers.Integral):
-        axis = (axis,)
+    if isinstance(axis, numbers.Integral) or not hasattr(axis, "__iter__"):
+        axis = (axis,)                  # a float axis is refused below, not iterated
     out = []
     for a in axis:
         if not isinstance(a, numbers.Integral) or isinstance(a, bool):

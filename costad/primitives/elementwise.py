@@ -168,9 +168,22 @@ pow = register(Primitive(  # noqa: A001  (the primitive's name is pow)
 
 
 def power(x, y):
-    """x ** y: one ``pow`` per element, whether the exponent is constant or traced."""
+    """x ** y: one ``pow`` per element, whether the exponent is constant or traced.
+
+    A constant scalar exponent is taken as a Python number (the derivative's cheap forms
+    test it). A NumPy scalar or 0-d array exponent is not weak in NumPy 2's promotion,
+    though: a float32 base with a float64 or int64 exponent computes in float64. Where the
+    Python number would give another dtype than NumPy's, the base is cast to NumPy's first
+    (free), so that the values, and the precision, are NumPy's."""
+    cls = y.__class__
+    if cls is int or cls is float:                    # weak already: the hot path
+        return pow(x, y)
     if not isinstance(y, Tracer) and np.ndim(y) == 0 and not isinstance(y, (bool, np.bool_)):
+        dtype = result_dtype(primal_value(x), y)
         y = int(y) if isinstance(y, numbers.Integral) else float(y)
+        if dtype != result_dtype(primal_value(x), y):
+            from .structural import cast          # structural is loaded after this family
+            x = cast(x, dtype, "numpy.power")
     return pow(x, y)
 
 

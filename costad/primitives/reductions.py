@@ -30,7 +30,7 @@ from ..numpy_dispatch import implements, unsupported
 from ._base import (normalize_axis, reduction_abstract, reduction_cost, register, result_dtype,
                     shape_after_reduction)
 from .elementwise import abs_, add, div, equal, mul, sqrt, sub, where
-from .structural import broadcast_to, concatenate, getitem, reshape, transpose
+from .structural import astype, broadcast_to, concatenate, getitem, reshape, transpose
 
 __all__ = ["sum_", "max_", "min_", "prod", "cumsum", "cumprod", "linear_recurrence", "mean",
            "var", "std", "average", "ptp", "diff", "trace", "norm", "expand_reduced",
@@ -205,12 +205,19 @@ def _np_min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
 
 @implements(np.mean, methods=("mean",))
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    """Sum, then one division per output element."""
+    """Sum, then one division per output element.
+
+    A float16 array is summed and divided in float32, then rounded to float16, as NumPy's
+    mean does (the casts are free): summed in float16, a long slice stalls where the
+    spacing of float16 exceeds its elements (10^4 ones summed along an axis give 2048, a
+    mean of 0.2048 where NumPy's is 1)."""
     _refuse("numpy.mean", dtype=dtype, out=out, where=where)
     x = _as_array(a)
-    s = _reduce(sum_, x, axis, keepdims)
+    half = dtype_of(x) == np.float16
+    s = _reduce(sum_, astype(x, dtype=np.float32) if half else x, axis, keepdims)
     count = size_of(x) // max(size_of(s), 1)
-    return div(s, float(count))
+    m = div(s, float(count))
+    return astype(m, dtype=np.float16) if half else m
 
 
 # --------------------------------------------------------------------- linear recurrence

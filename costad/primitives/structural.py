@@ -19,6 +19,7 @@ from ..core import (MATERIALIZE_LIMIT, Joint, Primitive, ShapeDtype, Tracer, app
                     is_abstract, nbytes_of, no_traffic, shape_of, size_of, zeros_of)
 from ..errors import ShapeError, UnsupportedOperationError
 from ..numpy_dispatch import implements, method
+from ..tree import tree_flatten
 from ._base import (IndexedCotangent, free, like_argument, normalize_axes, register,
                     result_dtype, view_abstract)
 
@@ -212,10 +213,21 @@ astype = register(Primitive(
     abstract=lambda x, dtype: ShapeDtype(shape_of(x), dtype),
     doc="x cast to another floating dtype (free; its VJP casts the cotangent back)"))
 
-stop_gradient = register(Primitive(
+_stop_gradient = register(Primitive(
     "stop_gradient", lambda x: x, free, differentiable=False, abstract=like_argument,
     traffic=no_traffic,
     doc="the value of x, treated as a constant by every derivative"))
+
+
+def stop_gradient(x):
+    """``x`` as a constant for every derivative (free): a value, or a list, tuple, dict or
+    namedtuple of values, leaf by leaf. A container handed to the primitive whole holds no
+    traced value at its top level, so it would come back unchanged, its values still
+    carrying their derivatives (stop_gradient(params) of a dict did nothing)."""
+    if isinstance(x, (list, tuple, dict)):
+        leaves, tree = tree_flatten(x, name="stop_gradient's argument")
+        return tree.unflatten(_stop_gradient(leaf) for leaf in leaves)
+    return _stop_gradient(x)
 
 
 def swap_last(x):

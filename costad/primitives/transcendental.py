@@ -276,11 +276,21 @@ sinc = _unary(
     "formula cancels (abs, less, mul, cos, sub, div, 3 mul, add, mul per element)")
 
 
-def _angle_constant(x, numerator: float, denominator: float) -> float:
-    """NumPy's conversion constant for x's dtype: computed in float64 for float64, in
-    float32 otherwise (float32 and float16 loops use the float32 constant)."""
-    if dtype_of(x) == np.float64:
+# pi to more digits than any float dtype holds: long double's loop uses its own pi.
+_PI_DIGITS = "3.14159265358979323846264338327950288"
+
+
+def _angle_constant(x, numerator, denominator):
+    """NumPy's conversion constant for x's dtype: computed in float64 for float64, in long
+    double for long double (a long double scalar, so that neither the constant nor the
+    product is rounded to float64), in float32 otherwise (float32 and float16 loops use the
+    float32 constant)."""
+    dtype = dtype_of(x)
+    if dtype == np.float64:
         return numerator / denominator
+    if dtype == np.longdouble:
+        pi = np.longdouble(_PI_DIGITS)
+        return (pi / 180) if numerator == math.pi else (180 / pi)
     return float(np.float32(numerator) / np.float32(denominator))
 
 
