@@ -263,18 +263,30 @@ def test_numpy_on_traced_values_in_a_thread_started_by_f_is_right_or_refused(mod
     np.testing.assert_allclose(g, np.exp(x) * (1 + x))
 
 
-@pytest.mark.xfail(strict=True, reason="log, log2, log10, log1p and arctanh give the formula's "
-                   "finite derivative beyond their domain, where the README promises NaN like "
-                   "the value (not fixed: a NaN there needs an operation more per element, "
-                   "which would change the counts)")
-@pytest.mark.parametrize("f, x", [(np.log, -1.5), (np.log2, -1.5), (np.log10, -1.5),
-                                  (np.log1p, -2.5), (np.arctanh, 1.5)],
-                         ids=["log", "log2", "log10", "log1p", "arctanh"])
+@pytest.mark.parametrize("f, x, derivative", [
+    (np.log, -1.5, 1 / -1.5), (np.log2, -1.5, 1 / (-1.5 * np.log(2))),
+    (np.log10, -1.5, 1 / (-1.5 * np.log(10))), (np.log1p, -2.5, 1 / (1 - 2.5)),
+    (np.arctanh, 1.5, 1 / (1 - 1.5 ** 2))], ids=["log", "log2", "log10", "log1p", "arctanh"])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_derivative_beyond_the_domain_is_nan_like_the_value(f, x):
-    value, g = costad.value_and_grad(lambda t: np.sum(f(t)))(np.array([x]))
+def test_beyond_the_domain_the_derivative_is_the_formula_s_as_the_readme_says(f, x, derivative,
+                                                                              mode):
+    # The README's promise, as JAX and PyTorch do: the value is NaN, the derivative the
+    # rule's formula (finite for these), so that a branch np.where leaves out contributes 0
+    # (0 x a NaN would make the whole gradient NaN).
+    value, g = costad.value_and_grad(lambda t: np.sum(f(t)), mode=mode)(np.array([x]))
     assert np.isnan(value)
-    assert np.isnan(g).all()
+    np.testing.assert_allclose(g, [derivative], rtol=1e-12)
+    safe = costad.grad(lambda t: np.sum(np.where(t > -1e9, 0.0, f(t))), mode=mode)
+    np.testing.assert_array_equal(safe(np.array([x])), [0.0])
+
+
+@pytest.mark.parametrize("f, x", [(np.sqrt, -1.5), (np.arcsin, 1.5), (np.arccos, -1.5)],
+                         ids=["sqrt", "arcsin", "arccos"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_beyond_the_domain_a_formula_that_is_nan_gives_nan(f, x):
+    value, g = costad.value_and_grad(lambda t: np.sum(f(t)))(np.array([x]))
+    assert np.isnan(value) and np.isnan(g).all()
 
 
 # ------------------------------------------------------- realistic functions that passed
