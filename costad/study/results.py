@@ -316,6 +316,14 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     if digest != meta.get("csv_sha256"):
         raise ResultsError(f"costad: {csv_file} does not match the sha256 recorded in "
                            f"{json_file}; the file was changed or partly written")
+    recorded = meta.get("experiment")
+    if recorded is not None and recorded != name:
+        # `write` records the name; a pair copied or renamed from another experiment's
+        # files would be read, shown and reported as this one's (its figures and claims
+        # drawn from another experiment's rows).
+        raise ResultsError(f"costad: {json_file} describes the results of {recorded!r}, not "
+                           f"{name!r}; the files were renamed or copied. Re-run "
+                           f"`costad run {name}`.")
     return _frame(csv_file, data), meta
 
 
@@ -337,17 +345,34 @@ def _frame(csv_file: Path, data: bytes) -> pd.DataFrame:
         df[col] = pd.Series([_parse(v, u, csv_file, line, col) for v, u, line
                              in zip(df[col], df["unit"], lines)], dtype=object, index=df.index)
     for col in GRID_COLUMNS:
-        df[col] = pd.array([_parse(v, "count", csv_file, line, col)
-                            for v, line in zip(df[col], lines)], dtype="Int64")
+        values = [_parse(v, "count", csv_file, line, col) for v, line in zip(df[col], lines)]
+        for v, line in zip(values, lines):
+            if v is not None and v > _INT64_MAX:
+                # The grid columns are int64 (nullable): a larger value would end in an
+                # internal OverflowError instead of naming the line.
+                raise ResultsError(f"costad: {csv_file} line {line}: {col} {v} is too large "
+                                   f"(at most {_INT64_MAX})")
+        df[col] = pd.array(values, dtype="Int64")
     params = (_parse(v, "1", csv_file, line, "param") for v, line in zip(df["param"], lines))
     df["param"] = [float("nan") if v is None else v for v in params]
     return df
+
+
+_INT64_MAX = 2 ** 63 - 1
+# What `write` puts in a number cell: ASCII digits, sign, point, exponent (and NaN, inf).
+# Python's int() and float() also read "2_0" as 20, " 2" as 2 and non-ASCII digits ("٣" as
+# 3): an edited cell that is not a number the writer could have written would be read as
+# some other number instead of refused.
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z"
+                          r"|[-+]?(?:nan|inf|infinity)\Z", re.IGNORECASE)
 
 
 def _parse(text: str, unit: str, csv_file: Path, line: int, column: str):
     if text == "":
         return None
     try:
+        if not _NUMBER_TEXT.match(text):
+            raise ValueError(text)
         value = int(text) if unit in INTEGER_UNITS else float(text)
     except ValueError:
         kind = "an integer" if unit in INTEGER_UNITS else "a number"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..provenance import provenance
+from ..registry import names
 from ..results import ResultsError, write
 from . import fail, results_name
 
@@ -32,6 +33,11 @@ def run(args) -> int:
     if args.results is None:
         sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
         return 0
+    if args.name in names():
+        # The experiment's own results would be replaced by a benchmark table (lost, and
+        # its report section then built from rows it does not know).
+        return fail(f"--name {args.name!r} is the name of an experiment, whose results "
+                    f"{args.name}.csv and .json it would replace; choose another name")
     meta = provenance(args.argv, source=str(args.file),
                       machine_info=data.get("machine_info"),
                       commit_info=data.get("commit_info"),

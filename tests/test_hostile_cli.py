@@ -1,0 +1,196 @@
+"""Hostile use of the `costad` command and the study's files: results that were edited,
+copied or renamed, benchmark files with odd sizes, malformed provenance, and interrupted
+report builds. Each case once gave a wrong result without an error, lost results, or ended
+in an internal error where a one-line error belongs."""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib.figure
+import pytest
+
+from costad.study.commands import main
+
+
+def _one_line_failure(capsys, argv, *fragments):
+    """Run ``costad argv``; check it failed with one error line (not an internal error)
+    naming ``fragments``."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 1, (code, out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("costad: error: "), lines[0]
+    assert "internal error" not in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def graph_results(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    assert main(["run", "graph", "--quick", "--results", str(directory)]) == 0
+    return directory
+
+
+def _copy(graph_results, tmp_path, as_name="graph") -> Path:
+    target = tmp_path / "results"
+    target.mkdir(exist_ok=True)
+    for suffix in (".csv", ".json"):
+        shutil.copy(graph_results / f"graph{suffix}", target / f"{as_name}{suffix}")
+    return target
+
+
+def _edit_cell(directory: Path, column: str, text: str, name: str = "graph") -> None:
+    """Set ``column`` of the first data row of NAME.csv to ``text``, and record the new
+    sha256 in NAME.json (an edit the hash check cannot see)."""
+    csv_file = directory / f"{name}.csv"
+    lines = csv_file.read_text().split("\n")
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index(column)] = text
+    lines[1] = ",".join(cells)
+    data = "\n".join(lines).encode()
+    csv_file.write_bytes(data)
+    meta_file = directory / f"{name}.json"
+    meta = json.loads(meta_file.read_text())
+    meta["csv_sha256"] = hashlib.sha256(data).hexdigest()
+    meta_file.write_text(json.dumps(meta))
+
+
+def _bench_file(path: Path, **extra_info) -> Path:
+    entry = {"name": "t", "fullname": "tests/test_x.py::t", "group": None,
+             "stats": {"min": 1e-3, "median": 2e-3, "iqr": 1e-4},
+             "extra_info": {"count_total": 10, "strategy": "reverse", **extra_info}}
+    path.write_text(json.dumps({"machine_info": {}, "commit_info": {}, "benchmarks": [entry]}))
+    return path
+
+
+# ---------------------------------------------------------------- results files
+
+def test_a_grid_value_beyond_int64_is_a_one_line_error(capsys, graph_results, tmp_path):
+    # Was: "internal error (OverflowError: Python int too large to convert to C long)".
+    directory = _copy(graph_results, tmp_path)
+    _edit_cell(directory, "n", str(2 ** 70))
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+                      "graph.csv line 2", "too large")
+
+
+@pytest.mark.parametrize("column, text", [("n", "2_0"), ("value", "1_0"), ("n", "\u0663"),
+                                          ("value", " 5"), ("param", "1_0.5")])
+def test_a_number_the_writer_cannot_have_written_is_refused_not_misread(
+        capsys, graph_results, tmp_path, column, text):
+    # Was: "2_0" shown as n = 20 and the Arabic-Indic digit three as n = 3 (Python's int()
+    # reads both), a number that looks measured.
+    directory = _copy(graph_results, tmp_path)
+    _edit_cell(directory, column, text)
+    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+                      "graph.csv line 2", column)
+
+
+def test_results_copied_under_another_experiments_name_are_refused(capsys, graph_results,
+                                                                   tmp_path):
+    # Was: `costad show descent` printed the graph experiment's rows as descent's, and the
+    # report applied descent's figures to them: "internal error (...)".
+    directory = _copy(graph_results, tmp_path, as_name="descent")
+    _copy(graph_results, tmp_path)
+    _one_line_failure(capsys, ["show", "descent", "--results", str(directory)],
+                      "descent.json", "'graph'", "renamed or copied")
+    out = tmp_path / "report"
+    code = main(["report", "--results", str(directory), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "internal error" not in captured.err, captured.err
+    assert "descent: " in captured.out and "renamed or copied" in captured.out
+    assert (out / "figures" / "dag.svg").is_file()           # the graph section is built
+
+
+# ------------------------------------------------------------------ benchmarks
+
+@pytest.mark.parametrize("info", [{"n": -5}, {"R": -1}, {"n": 2 ** 70}])
+def test_bench_table_never_writes_results_that_do_not_load(capsys, tmp_path, info):
+    # Was: a negative size written, then refused by every reader ("n '-5' is negative"); a
+    # size beyond int64 an internal error.
+    bench = _bench_file(tmp_path / "b.json", **info)
+    key = next(iter(info))
+    _one_line_failure(capsys, ["bench-table", str(bench), "--results", str(tmp_path / "r")],
+                      "b.json", f"'{key}'")
+    assert not (tmp_path / "r" / "benchmarks.csv").exists()
+
+
+def test_bench_table_does_not_take_a_bool_for_a_size(capsys, tmp_path):
+    bench = _bench_file(tmp_path / "b.json", n=True, K=True)
+    assert main(["bench-table", str(bench)]) == 0
+    out = capsys.readouterr().out
+    header, *rows = out.splitlines()
+    column = header.split(",").index("n")
+    assert all(row.split(",")[column] == "" for row in rows), out
+    assert "time_per_f_op" not in out
+
+
+def test_bench_table_refuses_to_replace_an_experiments_results(capsys, graph_results,
+                                                               tmp_path):
+    # Was: `--name graph` silently replaced results/graph.csv with a benchmark table (the
+    # experiment's results lost), and the report then ended in an internal error.
+    directory = _copy(graph_results, tmp_path)
+    before = (directory / "graph.csv").read_bytes()
+    bench = _bench_file(tmp_path / "b.json", n=4)
+    _one_line_failure(capsys, ["bench-table", str(bench), "--results", str(directory),
+                               "--name", "graph"], "'graph'", "experiment")
+    assert (directory / "graph.csv").read_bytes() == before
+    assert main(["bench-table", str(bench), "--results", str(directory),
+                 "--name", "graph-bench"]) == 0
+
+
+# ------------------------------------------------------------------ provenance
+
+@pytest.mark.parametrize("key, value", [("thread_pools", {"blas": 1}), ("thread_pools", [1]),
+                                        ("threads", [4]), ("argv", [1, None]),
+                                        ("argv", "costad run graph")])
+def test_show_markdown_survives_provenance_of_the_wrong_types(capsys, graph_results, tmp_path,
+                                                              key, value):
+    # Was: "internal error (AttributeError: 'str' object has no attribute 'get')".
+    directory = _copy(graph_results, tmp_path)
+    meta_file = directory / "graph.json"
+    meta = json.loads(meta_file.read_text())
+    meta[key] = value
+    meta_file.write_text(json.dumps(meta))
+    assert main(["show", "graph", "--markdown", "--results", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Measured on ") and "| seed |" in out
+    if isinstance(value, str):                   # was spelled out one letter at a time
+        assert f"`{value}`" in out
+
+
+# ---------------------------------------------------------------------- costad count
+
+def test_count_of_a_file_python_refuses_whole_names_no_line_none(capsys, tmp_path):
+    source = tmp_path / "nul.py"
+    source.write_bytes(b"def f(x):\x00 return x\n")
+    line = _one_line_failure(capsys, ["count", f"{source}:f", "--shape", "3"], "SyntaxError")
+    assert "line None" not in line
+
+
+# ---------------------------------------------------------------------- the report
+
+def test_an_interrupted_report_build_leaves_every_previous_file_whole(
+        capsys, graph_results, tmp_path, monkeypatch):
+    # Was: Ctrl-C (or a kill) while a figure was being written left it truncated in place
+    # of the previous one; two builds at once could interleave it.
+    directory = _copy(graph_results, tmp_path)
+    out = tmp_path / "report"
+    main(["report", "--results", str(directory), "--out", str(out)])
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert out / "figures" / "dag.svg" in before
+
+    def cut_short(self, fname, **kwargs):
+        Path(fname).write_bytes(b"<svg")                     # part written, then the cut
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", cut_short)
+    assert main(["report", "--results", str(directory), "--out", str(out)]) == 130
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
