@@ -194,3 +194,31 @@ def test_an_interrupted_report_build_leaves_every_previous_file_whole(
     assert main(["report", "--results", str(directory), "--out", str(out)]) == 130
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_first_write_cut_between_its_two_renames_loads(tmp_path, monkeypatch):
+    # The results' documented promise: "the folder always holds a pair that loads". Was:
+    # with no previous pair, the new CSV beside its pending JSON gave "x.json is missing"
+    # (to `load`, `costad show` and the report) until some later write completed it.
+    import os
+
+    from costad.study import results
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if os.path.basename(os.fspath(dst)) == "x.json":
+            raise KeyboardInterrupt                     # the run dies right here
+        return real(src, dst, *args, **kwargs)
+
+    frame = results.to_frame([{"experiment": "x", "function": "new", "metric": "ops",
+                               "kind": "total", "value": 7, "unit": "ops"}])
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        results.write(frame, "x", tmp_path, {"tag": "new"})
+    monkeypatch.undo()
+    assert not (tmp_path / "x.json").exists()
+    df, meta = results.load("x", tmp_path)
+    assert meta["tag"] == "new" and list(df.value) == [7]
+    results.write(frame, "y", tmp_path, {"tag": "y"})      # any later write completes it
+    assert results.load("x", tmp_path)[1]["tag"] == "new"
+    assert (tmp_path / "x.json").exists()

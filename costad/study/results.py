@@ -299,9 +299,19 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     csv_file, json_file = csv_path(directory, name), json_path(directory, name)
     for _ in range(2):
         with _locked(directory, exclusive=False) as locked:
-            meta = _meta(json_file, _read(json_file, name))
-            data = _read(csv_file, name)
-            digest = hashlib.sha256(data).hexdigest()
+            if json_file.exists() or json_file.is_symlink():
+                meta = _meta(json_file, _read(json_file, name))
+                data = _read(csv_file, name)
+                digest = hashlib.sha256(data).hexdigest()
+            else:
+                # The first write of NAME cut between its two renames: its CSV is in place
+                # and its JSON, complete, still carries the pending name (there is no
+                # previous JSON beside it).
+                data = _read(csv_file, name)
+                digest = hashlib.sha256(data).hexdigest()
+                meta = _pending_meta_matches(_pending(directory, name, ".json"), digest)
+                if meta is None:                        # missing (or renamed in since)
+                    meta = _meta(json_file, _read(json_file, name))
             if digest != meta.get("csv_sha256"):
                 # A write cut between its two renames: the new CSV is in place and its
                 # JSON, complete, still carries the pending name.
