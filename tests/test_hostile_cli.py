@@ -222,3 +222,31 @@ def test_a_first_write_cut_between_its_two_renames_loads(tmp_path, monkeypatch):
     results.write(frame, "y", tmp_path, {"tag": "y"})      # any later write completes it
     assert results.load("x", tmp_path)[1]["tag"] == "new"
     assert (tmp_path / "x.json").exists()
+
+
+# ------------------------------------------------------------ costad report --check
+
+FITS_HEADER = "experiment,function,strategy,x,count_slope\n"
+
+
+@pytest.mark.parametrize("rebuilt, committed", [
+    ("2.0", "1"),              # an fd slope of 2 passed as 1: "1" has its last digit in units
+    ("1.0", "1.1"),            # "1.0" is 1.0000 rounded to 4 decimals, printed short
+    ("3e-05", "9e-05"),        # an exponent: the mantissa's decimals are not the digit
+])
+def test_check_refuses_a_fits_number_changed_beyond_the_columns_precision(rebuilt, committed):
+    from costad.study.content import fits_difference
+    other = "gradient_vs_n,seed,reverse,n,1.9978\n"
+    fresh = FITS_HEADER + f"gradient_vs_n,seed,fd,n,{rebuilt}\n" + other
+    tampered = FITS_HEADER + f"gradient_vs_n,seed,fd,n,{committed}\n" + other
+    assert fits_difference(fresh, tampered) is not None
+
+
+@pytest.mark.parametrize("rebuilt, committed", [("1.0", "1.0001"), ("1.9978", "1.9977"),
+                                                ("nan", "nan"), ("inf", "inf")])
+def test_check_still_accepts_a_rounding_that_flipped(rebuilt, committed):
+    from costad.study.content import fits_difference
+    other = "gradient_vs_n,seed,fd,n,1.9978\n"
+    fresh = FITS_HEADER + other + f"gradient_vs_n,seed,reverse,n,{rebuilt}\n"
+    tampered = FITS_HEADER + other + f"gradient_vs_n,seed,reverse,n,{committed}\n"
+    assert fits_difference(fresh, tampered) is None
