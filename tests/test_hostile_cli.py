@@ -250,3 +250,15 @@ def test_check_still_accepts_a_rounding_that_flipped(rebuilt, committed):
     fresh = FITS_HEADER + other + f"gradient_vs_n,seed,reverse,n,{rebuilt}\n"
     tampered = FITS_HEADER + other + f"gradient_vs_n,seed,reverse,n,{committed}\n"
     assert fits_difference(fresh, tampered) is None
+
+
+def test_bench_compare_fails_on_a_baseline_without_counts(capsys, tmp_path):
+    # Was: "costad bench-compare: counts equal" and exit 0 for a plain pytest-benchmark
+    # baseline (no counted_benchmark), whatever the new run's counts.
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({"machine_info": {}, "commit_info": {}, "benchmarks": [
+        {"name": "t", "fullname": "tests/test_x.py::t", "group": None,
+         "stats": {"min": 1e-3, "median": 2e-3, "iqr": 1e-4}, "extra_info": {}}]}))
+    new = _bench_file(tmp_path / "new.json", count_total=10 ** 6)
+    _one_line_failure(capsys, ["bench-compare", str(base), str(new)], "base.json", "no counts")
+    assert main(["bench-compare", str(new), str(new)]) == 0

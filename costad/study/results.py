@@ -290,7 +290,8 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     """Read ``NAME.csv`` and ``NAME.json``, checking the schema version and the CSV's sha256.
 
     Every way a file can be unusable (missing, a folder, unreadable, not UTF-8, malformed
-    JSON or CSV, no rows, a non-integer count) raises `ResultsError` with one clear line.
+    JSON or CSV, no rows, a non-integer count, a pair written under another name) raises
+    `ResultsError` with one clear line.
     """
     _check_name(name)
     directory = Path(directory)
