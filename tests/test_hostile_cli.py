@@ -262,3 +262,19 @@ def test_bench_compare_fails_on_a_baseline_without_counts(capsys, tmp_path):
     new = _bench_file(tmp_path / "new.json", count_total=10 ** 6)
     _one_line_failure(capsys, ["bench-compare", str(base), str(new)], "base.json", "no counts")
     assert main(["bench-compare", str(new), str(new)]) == 0
+
+
+# ---------------------------------------------------------------- the repository
+
+def test_git_never_converts_the_line_endings_of_results_or_reports():
+    # Was: no .gitattributes; a checkout with core.autocrlf (Windows) rewrote the committed
+    # results' CSVs with CRLF, and every one failed its recorded sha256 ("the file was
+    # changed or partly written"), and the report its exact comparison.
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "check-attr", "text", "--", "results/graph.csv",
+                          "reports/README.md", "reports/fits.csv"], cwd=root,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.count(": text: unset") == 3, out
