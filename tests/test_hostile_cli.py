@@ -280,3 +280,17 @@ def test_git_never_converts_the_line_endings_of_results_or_reports():
                           "reports/README.md", "reports/fits.csv"], cwd=root,
                          capture_output=True, text=True, check=True).stdout
     assert out.count(": text: unset") == 3, out
+
+
+@pytest.mark.parametrize("text", ["-1e-05", "0", "0.0", "nan", "inf", "-inf"])
+def test_a_time_sample_that_cannot_be_measured_is_refused(capsys, tmp_path, text):
+    # Was: loaded and shown ("-1e-05" as a median time; log-scale figures dropped it and
+    # fits took NaN) without a word.
+    from costad.study import results
+    rows = [{"experiment": "x", "function": "seed", "strategy": "reverse", "n": 10,
+             "replicate": i, "metric": "time", "value": 1e-5 * (i + 1), "unit": "s"}
+            for i in range(3)]
+    results.write(results.to_frame(rows), "x", tmp_path, {})
+    _edit_cell(tmp_path, "value", text, name="x")
+    _one_line_failure(capsys, ["show", "x", "--results", str(tmp_path)], "x.csv line 2",
+                      "time")

@@ -355,6 +355,13 @@ def _frame(csv_file: Path, data: bytes) -> pd.DataFrame:
     for col in ("value", "predicted"):
         df[col] = pd.Series([_parse(v, u, csv_file, line, col) for v, u, line
                              in zip(df[col], df["unit"], lines)], dtype=object, index=df.index)
+    for value, metric, line in zip(df["value"], df["metric"], lines):
+        # A timing sample is seconds per call: measured, it is finite and above 0. A
+        # negative, zero, NaN or infinite one would be dropped from log-scale figures or
+        # poison the medians and slopes without a word.
+        if metric == "time" and value is not None and not (np.isfinite(value) and value > 0):
+            raise ResultsError(f"costad: {csv_file} line {line}: the time {value!r} is not a "
+                               "measured time (seconds per call, finite and above 0)")
     for col in GRID_COLUMNS:
         values = [_parse(v, "count", csv_file, line, col) for v, line in zip(df[col], lines)]
         for v, line in zip(values, lines):
