@@ -4,6 +4,7 @@ report builds. Each case once gave a wrong result without an error, lost results
 in an internal error where a one-line error belongs."""
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -294,3 +295,15 @@ def test_a_time_sample_that_cannot_be_measured_is_refused(capsys, tmp_path, text
     _edit_cell(tmp_path, "value", text, name="x")
     _one_line_failure(capsys, ["show", "x", "--results", str(tmp_path)], "x.csv line 2",
                       "time")
+
+
+def test_one_timing_sample_per_point_gives_no_interval_not_an_exact_one():
+    # Was: `costad run ... --repeats 1` gave fits.csv time slopes with the interval
+    # [0.507, 0.507] and figure legends "slope 0.51", as if the slope were exact.
+    from costad.study.fits import time_slope
+    slope = time_slope([10, 100, 1000], [1e-5, 4e-5, 3e-4], whole=True)
+    assert slope.value > 0
+    assert math.isnan(slope.low) and math.isnan(slope.high), slope      # no interval
+    assert "[" not in slope.label() and "no interval" in slope.label()
+    two = time_slope([10, 10, 100, 100], [1e-5, 1.2e-5, 4e-5, 5e-5], whole=True)
+    assert two.low < two.high                         # two samples: an interval again
