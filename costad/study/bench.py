@@ -77,6 +77,15 @@ def _check_entry(path: Path, i: int, entry) -> str:
     if not isinstance(info, dict):
         raise BenchmarkFileError(f"{where}: 'extra_info' must be an object, got "
                                  f"{json.dumps(info)}")
+    for key in GRID_KEYS:
+        # An integer size becomes a grid column of the tidy table (int64, never negative):
+        # one outside that range would write results that `load` refuses, or end in an
+        # internal error. (Other types are not sizes and are left out of the table.)
+        value = info.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and not 0 <= value <= 2 ** 63 - 1:
+            raise BenchmarkFileError(f"{where}: extra_info '{key}' must be a non-negative "
+                                     f"64-bit integer size, got {value!r}")
     for key, value in info.items():
         if key.startswith(COUNT_PREFIXES) and (isinstance(value, bool)
                                                or not isinstance(value, int) or value < 0):
@@ -103,7 +112,8 @@ def to_tidy(data: dict) -> pd.DataFrame:
                 "strategy": str(info.get("strategy", "")),
                 "note": b["fullname"]}
         for key in GRID_KEYS:
-            if isinstance(info.get(key), int):
+            # (A bool is an int to Python; True is not a size.)
+            if isinstance(info.get(key), int) and not isinstance(info[key], bool):
                 base[key] = info[key]
         stats = b["stats"]
         for metric, value in (("time_min", stats["min"]), ("time_median", stats["median"]),
@@ -114,7 +124,7 @@ def to_tidy(data: dict) -> pd.DataFrame:
         # operation of f when the benchmark states its K (scalar-code targets use both).
         for metric, ops in (("time_per_op", info.get("count_total")),
                             ("time_per_f_op", info.get("K"))):
-            if isinstance(ops, int) and ops > 0:
+            if isinstance(ops, int) and not isinstance(ops, bool) and ops > 0:
                 rows.append(dict(base, metric=metric, kind="", value=stats["min"] / ops,
                                  unit="s/op", replicate=0))
         for key, value in sorted(counts_of(b).items()):

@@ -8,7 +8,8 @@ PNG in a few antialiased pixels. The check therefore compares:
 
 - Markdown and other text: exactly;
 - ``fits.csv``: the same header and rows, text cells exactly, each number within one unit
-  of the last digit printed in the committed file (a rounding that flipped);
+  of the finest digit printed in its column (a rounding that flipped: each column is
+  rounded to a fixed number of decimals, and trailing zeros are not printed);
 - SVG: the same text and structure once the numbers are taken out, and every number within
   `SVG_RTOL` relative to the larger of its two values and 1 (so absolutely below 1); the
   ids matplotlib derives from hashes are compared by their order of appearance;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import struct
 from pathlib import Path
@@ -66,9 +68,12 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24])
 
 
-def _decimals(text: str) -> int:
-    mantissa = text.lower().split("e")[0]
-    return len(mantissa.split(".")[1]) if "." in mantissa else 0
+def _unit(text: str) -> float:
+    """One unit of the last digit printed in the number ``text`` ("1.25": 0.01, "3e-05":
+    1e-05, "1.5e+20": 1e+19)."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return 10.0 ** ((int(exponent) if exponent else 0) - decimals)
 
 
 def _number(text: str) -> float | None:
@@ -78,25 +83,43 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _column_units(*tables: list[list[str]]) -> dict[int, float]:
+    """Per column, one unit of the finest digit printed in it in any of ``tables``."""
+    units: dict[int, float] = {}
+    for rows in tables:
+        for row in rows[1:]:
+            for column, cell in enumerate(row):
+                value = _number(cell)
+                if value is not None and math.isfinite(value):
+                    units[column] = min(units.get(column, math.inf), _unit(cell))
+    return units
+
+
 def fits_difference(fresh: str, committed: str) -> str | None:
-    """None if two fits tables agree to the committed file's printed precision."""
+    """None if two fits tables agree to their printed precision (see the module docstring).
+
+    The unit is the finest digit printed in the column, not in the cell: the table prints
+    a slope rounded to 1.0000 as "1.0", and that cell's own last digit would let "1.0"
+    stand for 1.1, or "1" for 1.9978.
+    """
     rows_a = list(csv.reader(io.StringIO(fresh)))
     rows_b = list(csv.reader(io.StringIO(committed)))
     if len(rows_a) != len(rows_b):
         return f"{len(rows_a)} lines in the rebuild, {len(rows_b)} committed"
+    units = _column_units(rows_a, rows_b)
     for line, (ra, rb) in enumerate(zip(rows_a, rows_b), start=1):
         if len(ra) != len(rb):
             return f"line {line}: {len(ra)} cells in the rebuild, {len(rb)} committed"
-        for x, y in zip(ra, rb):
+        for column, (x, y) in enumerate(zip(ra, rb)):
             u, v = _number(x), _number(y)
-            if u is None or v is None or line == 1:
+            if u is None or v is None or line == 1 or x == y:
                 if x != y:
                     return f"line {line}: {y!r} committed, {x!r} rebuilt"
                 continue
-            unit = 10.0 ** -_decimals(y)
+            unit = units.get(column, _unit(y))
             if not abs(u - v) <= unit * (1 + 1e-9):
                 return (f"line {line}: {y} committed, {x} rebuilt (more than one unit of the "
-                        "last printed digit)")
+                        "finest digit printed in the column)")
     return None
 
 

@@ -56,6 +56,8 @@ class Slope:
             return f"{round(v, 2) + 0.0:.2f}"
         if self.low == self.high:
             return f"slope {fmt(self.value)}"
+        if np.isfinite(self.value) and np.isnan(self.low) and np.isnan(self.high):
+            return f"slope {fmt(self.value)} (no interval: one sample per point)"
         return f"slope {fmt(self.value)} [{fmt(self.low)}, {fmt(self.high)}]"
 
 
@@ -98,6 +100,11 @@ def time_slope(x, samples, boots: int = 400, seed: int = 0, level: float = 0.95,
     if len(groups) < 2 or any(len(g) == 0 for g in groups):
         return Slope(float("nan"), float("nan"), float("nan"), len(groups))
     point = loglog_slope(xs, [statistic(g) for g in groups])
+    if any(len(g) < 2 for g in groups):
+        # One sample at a point (`--repeats 1`): every resample is the sample itself, and
+        # the bootstrap would give an interval of zero width, which reads as an exact
+        # slope. There is no interval to give.
+        return Slope(point, float("nan"), float("nan"), len(groups))
     # Vectorized bootstrap: a (boots, points) matrix of the statistic of resamples, one fit
     # per row.
     rng = np.random.default_rng(seed)

@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import io
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,18 +85,38 @@ def _prepare(out_dir: Path) -> None:
                           f"{err.strerror or err}") from None
 
 
+@contextlib.contextmanager
+def _replacing(path: Path):
+    """Yield a temporary path beside ``path``, renamed over ``path`` when the block ends
+    normally and removed otherwise.
+
+    A build interrupted while writing a file (Ctrl-C, a kill, a full disk), or two builds
+    into one folder at once, would otherwise leave a truncated or interleaved figure or
+    README where the previous one was: every file of the report is the old one or the new
+    one, whole.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _save(fig, stem: Path, meta: dict) -> list[Path]:
     description = (f"costad {__version__}; results {meta.get('experiment')}.csv sha256 "
                    f"{meta.get('csv_sha256')}; commit {meta.get('git_commit')}")
     date = source_date()
     svg, png = stem.with_suffix(".svg"), stem.with_suffix(".png")
     fig.tight_layout()
-    fig.savefig(svg, format="svg", metadata={"Creator": f"costad {__version__}",
-                                             "Description": description, "Date": date})
+    with _replacing(svg) as tmp:
+        fig.savefig(tmp, format="svg", metadata={"Creator": f"costad {__version__}",
+                                                 "Description": description, "Date": date})
     png_meta = {"Software": f"costad {__version__}", "Description": description}
     if date is not None:
         png_meta["Creation Time"] = date.isoformat()
-    fig.savefig(png, format="png", metadata=png_meta)
+    with _replacing(png) as tmp:
+        fig.savefig(tmp, format="png", metadata=png_meta)
     return [svg, png]
 
 
@@ -207,9 +228,12 @@ def _build(data: dict, missing: dict, out_dir: Path) -> Outcome:
     fits = fits_table(all_experiments(), data)
     claims = claims_table(data, fits)
     fits_file = out_dir / "fits.csv"
-    fits.to_csv(fits_file, index=False, lineterminator="\n")
+    with _replacing(fits_file) as tmp:
+        fits.to_csv(tmp, index=False, lineterminator="\n")
     readme = out_dir / "README.md"
-    readme.write_text(_readme(data, missing, figures, fits, claims))
+    text = _readme(data, missing, figures, fits, claims)
+    with _replacing(readme) as tmp:
+        tmp.write_text(text)
     outcome.files += [fits_file, readme]
     return outcome
 

@@ -290,7 +290,8 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     """Read ``NAME.csv`` and ``NAME.json``, checking the schema version and the CSV's sha256.
 
     Every way a file can be unusable (missing, a folder, unreadable, not UTF-8, malformed
-    JSON or CSV, no rows, a non-integer count) raises `ResultsError` with one clear line.
+    JSON or CSV, no rows, a non-integer count, a pair written under another name) raises
+    `ResultsError` with one clear line.
     """
     _check_name(name)
     directory = Path(directory)
@@ -299,9 +300,19 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     csv_file, json_file = csv_path(directory, name), json_path(directory, name)
     for _ in range(2):
         with _locked(directory, exclusive=False) as locked:
-            meta = _meta(json_file, _read(json_file, name))
-            data = _read(csv_file, name)
-            digest = hashlib.sha256(data).hexdigest()
+            if json_file.exists() or json_file.is_symlink():
+                meta = _meta(json_file, _read(json_file, name))
+                data = _read(csv_file, name)
+                digest = hashlib.sha256(data).hexdigest()
+            else:
+                # The first write of NAME cut between its two renames: its CSV is in place
+                # and its JSON, complete, still carries the pending name (there is no
+                # previous JSON beside it).
+                data = _read(csv_file, name)
+                digest = hashlib.sha256(data).hexdigest()
+                meta = _pending_meta_matches(_pending(directory, name, ".json"), digest)
+                if meta is None:                        # missing (or renamed in since)
+                    meta = _meta(json_file, _read(json_file, name))
             if digest != meta.get("csv_sha256"):
                 # A write cut between its two renames: the new CSV is in place and its
                 # JSON, complete, still carries the pending name.
@@ -316,6 +327,14 @@ def load(name: str, directory="results") -> tuple[pd.DataFrame, dict]:
     if digest != meta.get("csv_sha256"):
         raise ResultsError(f"costad: {csv_file} does not match the sha256 recorded in "
                            f"{json_file}; the file was changed or partly written")
+    recorded = meta.get("experiment")
+    if recorded is not None and recorded != name:
+        # `write` records the name; a pair copied or renamed from another experiment's
+        # files would be read, shown and reported as this one's (its figures and claims
+        # drawn from another experiment's rows).
+        raise ResultsError(f"costad: {json_file} describes the results of {recorded!r}, not "
+                           f"{name!r}; the files were renamed or copied. Re-run "
+                           f"`costad run {name}`.")
     return _frame(csv_file, data), meta
 
 
@@ -336,18 +355,42 @@ def _frame(csv_file: Path, data: bytes) -> pd.DataFrame:
     for col in ("value", "predicted"):
         df[col] = pd.Series([_parse(v, u, csv_file, line, col) for v, u, line
                              in zip(df[col], df["unit"], lines)], dtype=object, index=df.index)
+    for value, metric, line in zip(df["value"], df["metric"], lines):
+        # A timing sample is seconds per call: measured, it is finite and above 0. A
+        # negative, zero, NaN or infinite one would be dropped from log-scale figures or
+        # poison the medians and slopes without a word.
+        if metric == "time" and value is not None and not (np.isfinite(value) and value > 0):
+            raise ResultsError(f"costad: {csv_file} line {line}: the time {value!r} is not a "
+                               "measured time (seconds per call, finite and above 0)")
     for col in GRID_COLUMNS:
-        df[col] = pd.array([_parse(v, "count", csv_file, line, col)
-                            for v, line in zip(df[col], lines)], dtype="Int64")
+        values = [_parse(v, "count", csv_file, line, col) for v, line in zip(df[col], lines)]
+        for v, line in zip(values, lines):
+            if v is not None and v > _INT64_MAX:
+                # The grid columns are int64 (nullable): a larger value would end in an
+                # internal OverflowError instead of naming the line.
+                raise ResultsError(f"costad: {csv_file} line {line}: {col} {v} is too large "
+                                   f"(at most {_INT64_MAX})")
+        df[col] = pd.array(values, dtype="Int64")
     params = (_parse(v, "1", csv_file, line, "param") for v, line in zip(df["param"], lines))
     df["param"] = [float("nan") if v is None else v for v in params]
     return df
+
+
+_INT64_MAX = 2 ** 63 - 1
+# What `write` puts in a number cell: ASCII digits, sign, point, exponent (and NaN, inf).
+# Python's int() and float() also read "2_0" as 20, " 2" as 2 and non-ASCII digits ("٣" as
+# 3): an edited cell that is not a number the writer could have written would be read as
+# some other number instead of refused.
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z"
+                          r"|[-+]?(?:nan|inf|infinity)\Z", re.IGNORECASE)
 
 
 def _parse(text: str, unit: str, csv_file: Path, line: int, column: str):
     if text == "":
         return None
     try:
+        if not _NUMBER_TEXT.match(text):
+            raise ValueError(text)
         value = int(text) if unit in INTEGER_UNITS else float(text)
     except ValueError:
         kind = "an integer" if unit in INTEGER_UNITS else "a number"

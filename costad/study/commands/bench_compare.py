@@ -29,6 +29,12 @@ def run(args) -> int:
         # Nothing to compare against would let any change through.
         return fail(f"the baseline {args.base} has no benchmarks: the gate would pass "
                     "whatever changed")
+    if not any(bench.counts_of(b) for b in base["benchmarks"]):
+        # A plain pytest-benchmark run (no `counted_benchmark`): "counts equal" would be
+        # said of no counts at all.
+        return fail(f"the baseline {args.base} carries no counts (extra_info count_* or "
+                    "stored_*; record it with the counted_benchmark fixture): the gate "
+                    "would pass whatever changed")
     comparison = bench.compare(base, new, args.time_threshold)
     print(comparison.table())
     print("ratio = new / base median time; noise = combined IQR / median of both runs. "

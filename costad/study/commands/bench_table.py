@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..provenance import provenance
+from ..registry import names
 from ..results import ResultsError, write
 from . import fail, results_name
 
@@ -32,6 +33,15 @@ def run(args) -> int:
     if args.results is None:
         sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
         return 0
+    taken = {n.casefold(): n for n in names()}
+    if args.name.casefold() in taken:
+        # The experiment's own results would be replaced by a benchmark table (lost, and
+        # its report section then built from rows it does not know); on a case-insensitive
+        # file system (macOS, Windows) "Graph.csv" is "graph.csv".
+        experiment = taken[args.name.casefold()]
+        return fail(f"--name {args.name!r} names the results of the experiment "
+                    f"{experiment!r} ({experiment}.csv and .json), which it would replace; "
+                    "choose another name")
     meta = provenance(args.argv, source=str(args.file),
                       machine_info=data.get("machine_info"),
                       commit_info=data.get("commit_info"),

@@ -110,8 +110,9 @@ def load_function(path: Path, func: str):
                           f"{err.code!r}); keep script code under "
                           f"`if __name__ == \"__main__\":`") from None
     except SyntaxError as err:
-        raise _CountError(f"cannot load {path}: SyntaxError at line {err.lineno}: "
-                          f"{err.msg}") from None
+        # (No line for a file Python refuses whole: null bytes, say.)
+        where = f" at line {err.lineno}" if err.lineno else ""
+        raise _CountError(f"cannot load {path}: SyntaxError{where}: {err.msg}") from None
     except OSError as err:
         raise _CountError(f"cannot read {path}: {err.strerror or err}") from None
     except Exception as err:

@@ -64,11 +64,16 @@ def plain_number(v: float) -> str:
 
 def machine(meta: dict) -> str:
     """One line naming where and with what results were made (from their provenance)."""
-    threads = meta.get("threads") or {}
+    # The provenance is informative, not checked: an edited or foreign JSON may give these
+    # entries other types, which print as unknown rather than end in an internal error.
+    threads = meta.get("threads")
+    threads = threads if isinstance(threads, dict) else {}
+    pools = meta.get("thread_pools")
+    pools = [p for p in pools if isinstance(p, dict)] if isinstance(pools, list) else []
     # The BLAS by name and version: how many threads it ran is the experiment's to say (the
     # provenance records the pools as they were when the results were written).
     blas = ", ".join(f"{p.get('internal_api')} {p.get('version')}"
-                     for p in meta.get("thread_pools") or [] if p.get("user_api") == "blas")
+                     for p in pools if p.get("user_api") == "blas")
     return (f"{meta.get('cpu')}, {threads.get('cpu_count')} CPUs, {meta.get('os')}; Python "
             f"{meta.get('python')}, NumPy {meta.get('numpy')}"
             + (f", BLAS {blas}" if blas else "")
@@ -84,7 +89,9 @@ def run(args) -> int:
     except ResultsError as err:
         return fail(str(err))
     if args.markdown:
-        print(f"Measured on {machine(meta)}; `{' '.join(meta.get('argv') or [])}`.\n")
+        argv = meta.get("argv")
+        argv = " ".join(map(str, argv)) if isinstance(argv, list) else str(argv or "")
+        print(f"Measured on {machine(meta)}; `{argv}`.\n")
         print(markdown_table(frame, number_format=number))
         return 0
     print(f"{args.name}: {meta.get('description', '')}")
