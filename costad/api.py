@@ -18,7 +18,8 @@ from .cost import repeated as cost_repeated
 from .errors import InputTypeError, ShapeError
 from .gradients import grad, unit_tangent
 from .graph import Graph
-from .pipelines import detached, make_jvp, make_vjp, one_like, tangent_leaves, zeros_like_leaf
+from .pipelines import (check_real_leaf, detached, make_jvp, make_vjp, one_like, tangent_leaves,
+                        zeros_like_leaf)
 from .primitives import reshape, stack
 from .reverse import record
 from .tree import flatten_inputs, tree_flatten
@@ -90,7 +91,8 @@ def _single_output(out_tree, values, what: str):
     if out_tree.node is not None or values[0] is None:
         raise ShapeError(f"costad: {what} needs f to return one array or scalar, not "
                          f"{out_tree.describe()}")
-    return values[0]
+    # A string or an object has no Jacobian (a string's dtype made one of empty bytes).
+    return check_real_leaf(values[0], "", "f(x)")
 
 
 def jacobian(f: Callable, mode: str = "forward") -> Callable:
@@ -130,6 +132,7 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         if isinstance(value, (list, tuple, dict)) or value is None:
             raise ShapeError(f"costad: jacobian needs f to return one array or scalar, not "
                              f"{type(value).__name__}")
+        check_real_leaf(value, "", "f(x)")
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
         if is_abstract(value):

@@ -78,25 +78,26 @@ def check_real_leaf(value, path: str, what: str):
     array (a masked array's mask would be silently ignored)."""
     if isinstance(value, Tracer):
         return value
+    subject = f"{what} {path}".rstrip()           # a single leaf has no path
     if isinstance(value, np.ndarray) and value.__class__ is not np.ndarray:
-        raise OutputTypeError(f"costad: {what} {path} is a {value.__class__.__name__}, an "
+        raise OutputTypeError(f"costad: {subject} is a {value.__class__.__name__}, an "
                               "ndarray subclass; pass a plain ndarray (np.asarray)")
     if value.__class__ is ShapeDtype:
         if value.dtype.kind not in "fiu":
-            raise OutputTypeError(f"costad: {what} {path} is an abstract {value.dtype} array")
+            raise OutputTypeError(f"costad: {subject} is an abstract {value.dtype} array")
         return value
     if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
-        raise OutputTypeError(f"costad: {what} {path} is boolean; it has no derivative")
+        raise OutputTypeError(f"costad: {subject} is boolean; it has no derivative")
     kind = np.result_type(value).kind if isinstance(value, (int, float, complex, np.generic,
                                                            np.ndarray)) else None
     if kind is None:
-        raise OutputTypeError(f"costad: {what} {path} is a {type(value).__name__}, not a "
+        raise OutputTypeError(f"costad: {subject} is a {type(value).__name__}, not a "
                               "number or an array")
     if kind == "c":
-        raise OutputTypeError(f"costad: {what} {path} is complex; costad differentiates "
+        raise OutputTypeError(f"costad: {subject} is complex; costad differentiates "
                               "real-valued functions only")
     if kind not in "fiu":
-        raise OutputTypeError(f"costad: {what} {path} has dtype {np.result_type(value)}")
+        raise OutputTypeError(f"costad: {subject} has dtype {np.result_type(value)}")
     return value
 
 

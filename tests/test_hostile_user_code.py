@@ -566,3 +566,20 @@ def test_realistic_function_hessians_agree_in_every_mode_pair(name):
             H = costad.jacobian(flat(costad.grad(f, mode=inner)), mode=outer)(x0)
             np.testing.assert_allclose(H, want, rtol=1e-4, atol=1e-4 * max(1, abs(want).max()),
                                        err_msg=f"{outer} over {inner}")
+
+
+@pytest.mark.parametrize("reshape", [lambda t: t.reshape((2.9, 3)), lambda t: t.reshape(2.9, 3),
+                                     lambda t: np.reshape(t, (2.9, 3))],
+                         ids=["method-tuple", "method-args", "function"])
+def test_a_float_size_in_reshape_is_refused_as_numpy_does(reshape):
+    # int(2.9) made it (2, 3) of six elements: a shape NumPy refuses, silently taken.
+    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+        costad.grad(lambda t: np.sum(reshape(t) ** 2))(np.ones(6))
+    assert costad.grad(lambda t: np.sum(t.reshape(np.int64(2), 3) ** 2))(np.ones(6)).shape == (6,)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_the_jacobian_of_a_string_output_is_a_clear_error(mode):
+    # The forward Jacobian of lambda x: "a" was an array of empty bytes, without a word.
+    with pytest.raises(costad.OutputTypeError, match=r"f\(x\) is a str, not a number"):
+        costad.jacobian(lambda x: "a", mode=mode)(np.ones(2))

@@ -144,3 +144,12 @@ def test_cli_runs_on_one_cpu_and_says_which(monkeypatch, capsys):
     assert f"(on CPU {cpu})" in capsys.readouterr().out
     assert main(["peers", "--mlp", "--cpu", "100000"]) == 1
     assert "CPU 100000 is not available" in capsys.readouterr().err
+
+
+def test_a_peer_or_a_size_asked_twice_is_timed_once(fake_autograd):
+    from costad.study import peers
+    rows = mlp_list.mlp_list_rows(repeats=1, peers=["autograd", "autograd"],
+                                  problem=small_problem())
+    assert [r["tool"] for r in rows].count("autograd") == 1
+    rows = peers.scalar_loop_rows([2, 2], repeats=1, peers=[])
+    assert [(r["library"], r["pairs"]) for r in rows] == [("costad", 2), ("numpy", 2)]

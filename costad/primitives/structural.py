@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -249,7 +250,8 @@ def _reshape(x, *shape, order="C"):
         raise unsupported("reshape in an order other than C")
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         shape = tuple(shape[0])
-    shape = tuple(int(n) for n in shape)
+    # operator.index, as NumPy: a float size (2.9) is refused, never truncated to 2.
+    shape = tuple(operator.index(n) for n in shape)
     if -1 in shape:   # resolve -1 here, so the recorded shape is explicit
         known = int(np.prod([n for n in shape if n != -1]))
         shape = tuple(size_of(x) // known if n == -1 and known else n for n in shape)

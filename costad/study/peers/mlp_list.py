@@ -107,7 +107,7 @@ def mlp_list_rows(repeats: int = DEFAULT_MLP_ROUNDS, peers: list[str] | None = N
     """
     if repeats < 1:
         raise ValueError(f"costad: repeats must be at least 1, got {repeats}")
-    names = list(MLP_PEERS) if peers is None else list(peers)
+    names = list(MLP_PEERS) if peers is None else list(dict.fromkeys(peers))  # each once
     unknown = [name for name in names if name not in MLP_PEERS]
     if unknown:
         raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(MLP_PEERS)}")

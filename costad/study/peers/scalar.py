@@ -131,7 +131,8 @@ def _peer_variants(name: str, x: np.ndarray, threads: contextlib.ExitStack
 
 
 def _check_peers(peers: list[str] | None) -> list[str]:
-    names = list(PEERS) if peers is None else list(peers)
+    # Each peer once, in the order asked (--peer torch torch times it once).
+    names = list(PEERS) if peers is None else list(dict.fromkeys(peers))
     unknown = [name for name in names if name not in PEERS]
     if unknown:
         raise ValueError(f"costad: unknown peer {unknown[0]!r}; known: {', '.join(PEERS)}")
@@ -169,7 +170,7 @@ def scalar_loop_rows(pairs: list[int], repeats: int = 5, peers: list[str] | None
     names = _check_peers(peers)
     installed = available_peers()
     rows = []
-    for p in pairs:
+    for p in dict.fromkeys(pairs):                 # each size once (--pairs 5 5)
         with contextlib.ExitStack() as threads:     # every library on one thread
             threads.enter_context(blas_one_thread())
             rows += _time_pairs(p, repeats, names, installed, seed, threads)
