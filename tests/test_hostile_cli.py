@@ -307,3 +307,32 @@ def test_one_timing_sample_per_point_gives_no_interval_not_an_exact_one():
     assert "[" not in slope.label() and "no interval" in slope.label()
     two = time_slope([10, 10, 100, 100], [1e-5, 1.2e-5, 4e-5, 5e-5], whole=True)
     assert two.low < two.high                         # two samples: an interval again
+
+
+def test_an_experiment_whose_rows_lack_what_its_report_reads_is_listed_not_fatal(
+        capsys, graph_results, tmp_path):
+    # Was: every reverse row of an experiment removed (and the hash re-recorded) ended the
+    # whole report in "internal error (KeyError: 'reverse')".
+    directory = _copy(graph_results, tmp_path)
+    assert main(["run", "jacobian_shape", "--quick", "--results", str(directory)]) == 0
+    capsys.readouterr()
+    csv_file = directory / "jacobian_shape.csv"
+    lines = csv_file.read_text().split("\n")
+    column = lines[0].split(",").index("strategy")
+    kept = [lines[0]] + [line for line in lines[1:]
+                         if line and line.split(",")[column] != "reverse"]
+    data = ("\n".join(kept) + "\n").encode()
+    csv_file.write_bytes(data)
+    meta_file = directory / "jacobian_shape.json"
+    meta = json.loads(meta_file.read_text())
+    meta["csv_sha256"] = hashlib.sha256(data).hexdigest()
+    meta_file.write_text(json.dumps(meta))
+    out = tmp_path / "report"
+    code = main(["report", "--results", str(directory), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "internal error" not in captured.err, captured.err
+    assert "jacobian_shape: " in captured.out and "lack rows its report reads" in captured.out
+    assert (out / "figures" / "dag.svg").is_file()           # the graph section is built
+    readme = (out / "README.md").read_text()
+    assert "Not built: results for `jacobian_shape` are missing or unreadable." in readme

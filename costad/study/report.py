@@ -127,7 +127,37 @@ def _load_all(results_dir) -> tuple[dict, dict]:
             data[experiment.name] = load(experiment.name, results_dir)
         except ResultsError as err:
             missing[experiment.name] = str(err)
+    _set_aside_unreportable(data, missing)
     return data, missing
+
+
+# What an experiment's report code raises on rows that lack what it reads (a strategy, a
+# function, a grid column): such results pass `load` (their schema and hash are right) and
+# still cannot be reported.
+_CONTENT_ERRORS = (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError)
+
+
+def _set_aside_unreportable(data: dict, missing: dict) -> None:
+    """Move from ``data`` to ``missing`` each experiment whose results load but lack rows its
+    own report parts read: its fits, claims, tables and summary are computed here once, on
+    its rows alone, before anything is written. One incomplete experiment (every reverse
+    row of depth removed, say) is then listed with the reason and the rest is built, instead
+    of the whole report ending in an internal error."""
+    for experiment in all_experiments():
+        name = experiment.name
+        if name not in data:
+            continue
+        df, meta = data[name]
+        try:
+            experiment.claims(df, fits_table([experiment], {name: data[name]}))
+            list(experiment.tables(df))
+            if experiment.summary is not None:
+                experiment.summary(df, meta)
+            experiment.figures(df)
+        except _CONTENT_ERRORS as err:
+            del data[name]
+            missing[name] = (f"costad: the results of {name} load but lack rows its report "
+                             f"reads ({type(err).__name__}: {err}); re-run `costad run {name}`")
 
 
 def claims_table(data: dict, fits: pd.DataFrame) -> list[dict]:
