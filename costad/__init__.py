@@ -18,8 +18,8 @@ from . import primitives as _primitives  # noqa: F401  (registers every family)
 from . import chain
 from .api import count, counted, hvp, jacobian, jvp, trace, vjp
 from .cost import Cost, counting
-from .errors import (AbstractValueError, CostadError, EscapedTracerError, LinAlgError,
-                     NonDifferentiableError, InputTypeError, NonScalarOutputError,
+from .errors import (AbstractValueError, CostadError, EscapedTracerError, FrozenConstantError,
+                     LinAlgError, NonDifferentiableError, InputTypeError, NonScalarOutputError,
                      OutputTypeError, ShapeError, UnsupportedOperationError)
 from .gradients import MODES, default_step, grad, value_and_grad
 from .graph import Graph, GraphNode
@@ -41,5 +41,6 @@ __all__ = [
     "TreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "ShapeDtype",
     "CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
     "OutputTypeError", "NonScalarOutputError", "EscapedTracerError", "AbstractValueError", "LinAlgError", "NonDifferentiableError",
+    "FrozenConstantError",
     "chain", "__version__",
 ]

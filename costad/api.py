@@ -21,7 +21,7 @@ from .graph import Graph
 from .pipelines import (check_real_leaf, detached, make_jvp, make_vjp, one_like, tangent_leaves,
                         zeros_like_leaf)
 from .primitives import reshape, stack
-from .reverse import record
+from .reverse import record, thaw
 from .tree import flatten_inputs, tree_flatten
 
 __all__ = ["trace", "count", "counted", "jvp", "vjp", "jacobian", "hvp"]
@@ -32,6 +32,7 @@ def trace(f: Callable, x) -> Graph:
     leaves, in_tree = flatten_inputs(x)
     with _cost.counting() as c:
         tape, inputs, _, nodes, _ = record(f, leaves, in_tree)
+    thaw(tape)                    # a graph is never swept: f's constants stay writeable
     return Graph(tape, inputs, nodes, in_tree.paths(), _cost.Cost(c.by_op))
 
 
@@ -75,7 +76,9 @@ def vjp(f: Callable, x):
     """Reverse mode: ``(f(x), pullback)`` where ``pullback(ct)`` returns ``ct^T J`` shaped
     like ``x``. ``ct`` must have the structure of f's output. The tape is recorded once, on
     copies of x's arrays (updating x later does not change the pullback); each pullback
-    call is one backward sweep."""
+    call is one backward sweep. The constant arrays f passed to operations whose VJP
+    rules read them are kept read-only until the pullback is dropped (a change to them
+    would change the pullback, silently)."""
     return make_vjp(f, x, keep_inputs=True)
 
 
@@ -130,6 +133,7 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         x_shape = shape_of(leaf)
         value, pullback = make_vjp(f, x)
         if isinstance(value, (list, tuple, dict)) or value is None:
+            del pullback          # its tape holds f's constants read-only: let it go now
             raise ShapeError(f"costad: jacobian needs f to return one array or scalar, not "
                              f"{type(value).__name__}")
         check_real_leaf(value, "", "f(x)")

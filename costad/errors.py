@@ -3,7 +3,8 @@ import numpy as _np
 
 __all__ = ["CostadError", "UnsupportedOperationError", "ShapeError", "InputTypeError",
            "OutputTypeError", "NonScalarOutputError", "EscapedTracerError",
-           "AbstractValueError", "LinAlgError", "NonDifferentiableError"]
+           "AbstractValueError", "LinAlgError", "NonDifferentiableError",
+           "FrozenConstantError"]
 
 
 class CostadError(Exception):
@@ -53,3 +54,10 @@ class LinAlgError(CostadError, _np.linalg.LinAlgError):
 class NonDifferentiableError(CostadError, ValueError):
     """A derivative asked for where it does not exist (eigenvectors at repeated
     eigenvalues, singular vectors at repeated or zero singular values)."""
+
+
+class FrozenConstantError(CostadError, ValueError):
+    """f wrote into a constant (untraced) array after passing it to an operation that
+    reverse mode recorded: the backward sweep reads that array at the end, so reverse mode
+    keeps it read-only while its tape may still be swept (a ValueError, as NumPy's own
+    refusal to write into a read-only array is)."""

@@ -330,7 +330,11 @@ def _forward(f, x, step, want_value):
 
 def _reverse(f, x, step, want_value):
     value, pullback = make_vjp(f, x, once=True)
-    check_scalar_output(value)
+    try:
+        check_scalar_output(value)
+    except BaseException:
+        del pullback              # its tape holds f's constants read-only: let it go now
+        raise
     return value, pullback(one_like(value))               # the seed is free
 
 

@@ -20,7 +20,7 @@ from . import cost as _cost
 from .core import ShapeDtype, Tracer, dtype_of, is_abstract, shape_of
 from .errors import CostadError, OutputTypeError
 from .forward import jvp_call
-from .reverse import adjoint_peak, backward, record, tape_storage
+from .reverse import adjoint_peak, backward, record, tape_storage, thaw
 from .tree import TreeDef, flatten_inputs, tree_flatten
 
 __all__ = ["make_vjp", "make_jvp", "as_leaf_gradient", "zeros_like_leaf", "check_real_leaf",
@@ -166,6 +166,10 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False)
     values as it passes them, which lowers the peak memory of the sweep, and, unless it
     is counted, the tape keeps only the arrays the sweep's rules read (`record`'s ``lean``),
     which lowers the recording's.
+
+    The tape keeps the constant arrays f passed to operations by reference, and holds those
+    its VJP rules read read-only for as long as it lives (`costad.reverse`): the pullback
+    keeps them read-only until it is dropped (with ``once``, until it has swept).
     """
     leaves, in_tree = flatten_inputs(x)
     if keep_inputs:
@@ -201,10 +205,16 @@ def make_vjp(f: Callable, x: Any, keep_inputs: bool = False, once: bool = False)
                                   "already swept its tape; use once=False (or costad.vjp) "
                                   "to call a pullback again")
             swept.append(True)
-        with _cost.sweeping(stored_bytes):
-            adjoints = backward(tape, seeds, inputs, consume=once)
-        return in_tree.unflatten(as_leaf_gradient(a, leaf, _owned(a, ct_leaves, adjoints))
-                                 for a, leaf in zip(adjoints, leaves))
+        try:
+            with _cost.sweeping(stored_bytes):
+                adjoints = backward(tape, seeds, inputs, consume=once)
+            return in_tree.unflatten(as_leaf_gradient(a, leaf, _owned(a, ct_leaves, adjoints))
+                                     for a, leaf in zip(adjoints, leaves))
+        finally:
+            if once:
+                # Swept for good: the constant arrays the tape held read-only are writeable
+                # again now (`costad.reverse`'s `_HeldTape`), whoever keeps the pullback.
+                thaw(tape)
 
     return value, pullback
 

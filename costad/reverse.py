@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import linecache
 import threading
+import weakref
 
 import numpy as np
 
@@ -19,11 +21,11 @@ from .adjoints import (AbstractAccumulator, IndexAccumulator, TupleAdjoint, accu
                        add_in_place, densify)
 from .core import (ShapeDtype, Trace, Tracer, apply, evaluate, nbytes_of, new_level,
                    primal_value, shape_of)
-from .errors import ShapeError
+from .errors import FrozenConstantError, ShapeError
 from .primitives import IndexedCotangent, TupleCotangent, unbroadcast
 from .tree import TreeDef, tree_flatten
 
-__all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "tape_storage",
+__all__ = ["ReverseTrace", "ReverseTracer", "record", "backward", "thaw", "tape_storage",
            "adjoint_peak"]
 
 
@@ -74,17 +76,23 @@ class ReverseTrace(Trace):
 
     def process(self, prim, args, params):
         # Unpacking one or two arguments by hand is twice as fast as the general loop, and
-        # recording is the hot path of scalar code.
+        # recording is the hot path of scalar code. A constant argument that is an ndarray
+        # is held read-only if the rules read it (`_hold`): one class test per constant
+        # argument (a Python float fails it), none for a traced one.
         if len(args) == 2:
             a, b = args
             if a.__class__ is ReverseTracer and a._trace is self:
                 a, pa = a.value, a.node
             else:
                 pa = -1
+                if a.__class__ is np.ndarray and prim.vjp_reads_args and prim.differentiable:
+                    self._hold(prim, a)
             if b.__class__ is ReverseTracer and b._trace is self:
                 b, pb = b.value, b.node
             else:
                 pb = -1
+                if b.__class__ is np.ndarray and prim.vjp_reads_args and prim.differentiable:
+                    self._hold(prim, b)
             values, parents = (a, b), (pa, pb)
         elif len(args) == 1:
             a = args[0]
@@ -92,11 +100,17 @@ class ReverseTrace(Trace):
                 values, parents = (a.value,), (a.node,)
             else:
                 values, parents = args, (-1,)
+                if a.__class__ is np.ndarray and prim.vjp_reads_args and prim.differentiable:
+                    self._hold(prim, a)
         else:
             values = tuple(a.value if a.__class__ is ReverseTracer and a._trace is self else a
                            for a in args)
             parents = tuple(a.node if a.__class__ is ReverseTracer and a._trace is self else -1
                             for a in args)
+            if prim.vjp_reads_args and prim.differentiable:
+                for value, parent in zip(values, parents):
+                    if parent < 0 and value.__class__ is np.ndarray:
+                        self._hold(prim, value)
         if prim.fwd is None:
             # At the bottom of the interpreter stack no value can be traced: evaluate directly.
             out = (evaluate(prim, values, params) if self.level == 0
@@ -114,6 +128,141 @@ class ReverseTrace(Trace):
             values = _drop_unread(tape, values, parents)
         tape.append((prim, params, values, parents, out))
         return ReverseTracer(self, out, len(tape) - 1)
+
+    def _hold(self, prim, array: np.ndarray) -> None:
+        """Make ``array``, a constant argument of ``prim`` whose VJP rules read it, read-only
+        for as long as this tape lives (`_HeldTape`).
+
+        The tape keeps constants by reference, not copied (a copy per call of every data
+        batch would cost memory and time), and the rules read them only when the sweep
+        comes back to this node, at the end. An ``f`` that wrote into such an array after
+        using it (a work buffer refilled in a loop), or a caller changing it before calling
+        a pullback, would otherwise get the gradient of the new contents, silently. Read-only,
+        the write is an error instead (`FrozenConstantError` inside ``f``, NumPy's own
+        outside it). Each array is counted once per tape, in `_FROZEN`, across threads.
+        Called before ``prim`` is evaluated: if that fails, `record` gives the array back.
+        """
+        tape = self.tape
+        if tape.__class__ is not _HeldTape:
+            # The first constant array of this recording: from now on the tape is the one
+            # that gives its arrays back when it is freed (scalar code never gets here).
+            tape = self.tape = _HeldTape(tape)
+            tape.held = {}
+        held = tape.held
+        if id(array) not in held:
+            # The entry keeps the array, so its id is not reused while the tape lives.
+            held[id(array)] = (array, prim.name, _FROZEN.hold(array, prim.name))
+
+
+class _Freezer:
+    """The constant arrays that tapes hold read-only, each with the number of tapes holding
+    it, across threads: an array is made read-only by the first tape that holds it and
+    writeable again when the last one lets go. Keyed by identity; an entry keeps its array
+    alive, so that its id cannot be reused meanwhile. An array that was read-only already
+    (its owner's choice, or a view of a read-only base) is not held, and stays as it was.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: dict[int, list] = {}         # id -> [array, tapes holding it, prim name]
+        # Weak references to arrays let go of whose flag NumPy refused to set back (a view
+        # whose base another tape holds read-only): tried again whenever arrays are let go.
+        self._refused: list = []
+
+    def hold(self, array: np.ndarray, name: str) -> bool:
+        """Hold ``array`` read-only for one more tape; False if it was read-only already
+        and not held by costad (then nothing is done, nor undone later)."""
+        key = id(array)
+        with self._lock:
+            entry = self._held.get(key)
+            if entry is not None:
+                entry[1] += 1
+                return True
+            # `_writeable_no_warn`: the flag of a np.broadcast_arrays result, without the
+            # FutureWarning that reading `writeable` gives for one.
+            if not array.flags._writeable_no_warn:
+                return False
+            array.setflags(write=False)           # (cheaper than setting flags.writeable)
+            self._held[key] = [array, 1, name]
+            return True
+
+    def release(self, entries) -> None:
+        """Let go of the arrays of ``entries`` (``(array, name, held)`` as `_HeldTape`
+        keeps them), the last held first, so that a view frozen before its base is given
+        back after it."""
+        with self._lock:
+            for array, _, held in reversed(entries):
+                if not held:
+                    continue
+                key = id(array)
+                entry = self._held[key]
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._held[key]
+                    try:
+                        array.setflags(write=True)
+                    except ValueError:
+                        # A view whose base has been made read-only since (by another tape,
+                        # or by its owner): NumPy refuses. It is made writeable once its
+                        # base is, if that is by a tape; it never raises here.
+                        self._refused.append(weakref.ref(array))
+            if self._refused:
+                self._refused = [ref for ref in self._refused if not _writeable_again(ref)]
+
+    def snapshot(self) -> list:
+        """``(array, name)`` of every array held now, for an error message."""
+        with self._lock:
+            return [(entry[0], entry[2]) for entry in self._held.values()]
+
+    def __bool__(self) -> bool:
+        return bool(self._held)
+
+
+def _writeable_again(ref) -> bool:
+    """Try to make the array behind ``ref`` writeable; True if done (or it is gone)."""
+    array = ref()
+    if array is None:
+        return True
+    try:
+        array.setflags(write=True)
+    except ValueError:
+        return False
+    return True
+
+
+_FROZEN = _Freezer()
+
+
+class _HeldTape(list):
+    """A tape that holds constant arrays read-only (`ReverseTrace._hold`).
+
+    They are given back (`thaw`) when it is freed, that is when nothing can sweep it any
+    more: ``grad`` and ``value_and_grad`` sweep once and thaw at once; a pullback returned
+    to the caller holds its tape, and so the arrays, until it is dropped. Only a tape that
+    met a constant array is one: a plain list indexes faster in the sweep's loop.
+    """
+
+    # held: id -> (array, primitive name, held by costad), set by `ReverseTrace._hold`
+    __slots__ = ("held",)
+
+    def thaw(self) -> None:
+        """Give the arrays back, once (the tape may be read still, not written into)."""
+        held, self.held = self.held, {}
+        if held:
+            _FROZEN.release(list(held.values()))
+
+    def __del__(self):
+        try:
+            self.thaw()
+        except Exception:                         # interpreter shutdown: nothing to restore
+            pass
+
+
+def thaw(tape: list) -> None:
+    """Make writeable again the constant arrays ``tape`` holds read-only, now rather than
+    when it is freed: for a caller that will never sweep it (again)."""
+    if tape.__class__ is _HeldTape:
+        tape.thaw()
 
 
 class _Dropped:
@@ -212,7 +361,21 @@ def record(f, leaves: list, in_tree: TreeDef, lean: bool = False):
     """
     with cyclic_gc_paused(), new_level(ReverseTrace, lean) as trace:
         boxed = [trace.new_input(leaf) for leaf in leaves]
-        out = f(in_tree.unflatten(boxed))
+        try:
+            out = f(in_tree.unflatten(boxed))
+        except BaseException as err:
+            # No one will sweep this tape: its constants are writeable again now, not when
+            # the traceback lets go of it. A write into one of them is the problem itself.
+            tape, trace.tape = trace.tape, []
+            written = (_frozen_constant_error(err) if err.__class__ is ValueError
+                       and "read-only" in str(err) and _FROZEN else None)
+            thaw(tape)
+            if written is not None:
+                raise written from err
+            raise
+        # The tape leaves the trace: a traced value kept by f (escaped) would otherwise keep
+        # it, and the constant arrays it holds read-only, alive.
+        tape, trace.tape = trace.tape, []
     out_leaves, out_tree = tree_flatten(out, name="f(x)")
     values, nodes = [], []
     for o in out_leaves:
@@ -222,7 +385,57 @@ def record(f, leaves: list, in_tree: TreeDef, lean: bool = False):
         else:
             values.append(o)
             nodes.append(None)
-    return trace.tape, [b.node for b in boxed], values, nodes, out_tree
+    return tape, [b.node for b in boxed], values, nodes, out_tree
+
+
+def _frozen_constant_error(err: ValueError) -> FrozenConstantError:
+    """The `FrozenConstantError` for NumPy's refusal ``err`` to write into a read-only
+    array while ``f`` was recorded and tapes hold constant arrays read-only.
+
+    The array written is named where it can be: the innermost frame of the traceback made
+    the write (``f``'s own, or a function it called), and a variable there (a local, an
+    attribute of one, a global) that is one of the arrays held, preferably one its source
+    line mentions, is the one. Otherwise the message lists the arrays held: the one written
+    may also be one its owner made read-only, which NumPy's error, chained, then explains.
+    """
+    held = _FROZEN.snapshot()
+    found, where, source = [], "", ""
+    try:
+        tb = err.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        frame, line = tb.tb_frame, tb.tb_lineno
+        filename = frame.f_code.co_filename
+        where = f"{filename.replace(chr(92), '/').rsplit('/', 1)[-1]}:{line}"
+        source = linecache.getline(filename, line).split("#", 1)[0].strip()
+        source = source if len(source) <= 80 else source[:77] + "..."
+        variables = list(frame.f_locals.items())
+        for name, value in list(variables):
+            attributes = getattr(value, "__dict__", None)
+            if isinstance(attributes, dict):
+                variables += [(f"{name}.{k}", v) for k, v in attributes.items()]
+        variables += list(frame.f_globals.items())
+        found = [(name, array, prim) for name, value in variables
+                 for array, prim in held if value is array]
+    except Exception:                             # no frame to look at: list, not name
+        pass
+    mentioned = [entry for entry in found if entry[0].rsplit(".", 1)[-1] in source]
+    found = mentioned or found
+    at = f" at {where}" + (f" (`{source}`)" if source else "") if where else ""
+    if found:
+        name, array, prim = found[0]
+        problem = (f"costad: f wrote into `{name}` ({array.dtype} array of shape "
+                   f"{array.shape}){at} after passing it as a constant to {prim}, so "
+                   "reverse mode holds it read-only")
+    else:
+        listed = ", ".join(f"{prim} ({array.dtype} array of shape {array.shape})"
+                           for array, prim in held[:3])
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        problem = (f"costad: f wrote into a read-only array{at}; reverse mode holds "
+                   f"read-only the constant arrays f passed to {listed}{more}")
+    return FrozenConstantError(
+        f"{problem}: reverse mode reads this constant array when it sweeps back; write into "
+        "a copy, or a fresh array per use")
 
 
 def backward(tape: list, seeds: list[tuple[int, object]], inputs: list[int],
