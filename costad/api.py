@@ -15,7 +15,7 @@ from . import boxing
 from . import cost as _cost
 from .core import ShapeDtype, dtype_of, is_abstract, is_differentiated, shape_of, unboxed
 from .cost import repeated as cost_repeated
-from .errors import InputTypeError, ShapeError
+from .errors import CostadError, InputTypeError, ShapeError
 from .gradients import grad, unit_tangent
 from .graph import Graph
 from .pipelines import (check_real_leaf, detached, make_jvp, make_vjp, one_like, tangent_leaves,
@@ -136,7 +136,11 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
             del pullback          # its tape holds f's constants read-only: let it go now
             raise ShapeError(f"costad: jacobian needs f to return one array or scalar, not "
                              f"{type(value).__name__}")
-        check_real_leaf(value, "", "f(x)")
+        try:
+            check_real_leaf(value, "", "f(x)")
+        except CostadError:
+            del pullback          # as above
+            raise
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
         if is_abstract(value):

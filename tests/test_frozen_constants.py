@@ -423,3 +423,12 @@ def test_scalar_code_never_gets_a_held_tape():
     del tape
     gc.collect()
     assert A.flags.writeable
+
+
+def test_a_reverse_jacobian_refused_for_its_output_type_gives_the_constants_back():
+    data = np.arange(3.0)
+    with pytest.raises(costad.OutputTypeError, match=r"f\(x\) is a str") as caught:
+        costad.jacobian(lambda w: "a" if np.sum(w * data) is not None else 0.0,
+                        mode="reverse")(np.ones(3))
+    assert caught.tb is not None                # the traceback, and its frames, still live
+    assert data.flags.writeable
