@@ -11,26 +11,7 @@ import pytest
 
 from costad.study.commands import main
 
-
-def _one_line_failure(capsys, argv, *fragments, env=None):
-    """Run ``costad argv``; check it failed with exactly one error line naming ``fragments``."""
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert code == 1, (code, out, err)
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("costad: error: ") and "costad: error: costad" not in lines[0]
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
-
-
-@pytest.fixture(scope="module")
-def graph_results(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("results")
-    assert main(["run", "graph", "--quick", "--results", str(directory)]) == 0
-    return directory
+from cli_checks import graph_results, one_line_failure  # noqa: F401  (a fixture)
 
 
 def _copy_graph(graph_results, tmp_path) -> Path:
@@ -59,21 +40,21 @@ def _rehash(directory: Path, name: str = "graph") -> None:
     (["--seed", "1.5"], "--seed")])
 def test_run_refuses_bad_settings_while_parsing(capsys, tmp_path, argv, fragment):
     folder = tmp_path / "never"
-    _one_line_failure(capsys, ["run", "graph", "--results", str(folder), *argv], fragment)
+    one_line_failure(capsys, ["run", "graph", "--results", str(folder), *argv], fragment)
     assert not folder.exists()                    # refused before any work
 
 
 def test_run_errors_are_one_line(capsys, tmp_path):
-    _one_line_failure(capsys, ["run", "nonsense", "--results", str(tmp_path)],
+    one_line_failure(capsys, ["run", "nonsense", "--results", str(tmp_path)],
                       "unknown experiment 'nonsense'")
-    _one_line_failure(capsys, ["run", "--results", str(tmp_path)], "--all")
+    one_line_failure(capsys, ["run", "--results", str(tmp_path)], "--all")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    _one_line_failure(capsys, ["run", "graph", "--quick", "--results", str(blocker / "sub")],
+    one_line_failure(capsys, ["run", "graph", "--quick", "--results", str(blocker / "sub")],
                       "results folder")
-    _one_line_failure(capsys, ["run", "graph", "--bogus"], "--bogus")
-    _one_line_failure(capsys, ["nosuchcommand"], "nosuchcommand")
-    _one_line_failure(capsys, [], "COMMAND")
+    one_line_failure(capsys, ["run", "graph", "--bogus"], "--bogus")
+    one_line_failure(capsys, ["nosuchcommand"], "nosuchcommand")
+    one_line_failure(capsys, [], "COMMAND")
 
 
 # ---------------------------------------------------------------------- costad report
@@ -81,14 +62,14 @@ def test_run_errors_are_one_line(capsys, tmp_path):
 def test_report_out_naming_a_file_is_refused(capsys, graph_results, tmp_path):
     a_file = tmp_path / "report.txt"
     a_file.write_text("keep me")
-    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(a_file)],
+    one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(a_file)],
                       str(a_file))
     assert a_file.read_text() == "keep me"
 
 
 def test_report_out_in_a_read_only_folder_is_refused(capsys, graph_results):
     # sysfs refuses new files and folders even to root, so this holds for every user.
-    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", "/sys"],
+    one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", "/sys"],
                       "/sys")
 
 
@@ -96,7 +77,7 @@ def test_report_refuses_a_malformed_source_date_epoch(capsys, graph_results, tmp
                                                       monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")
     out = tmp_path / "out"
-    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
+    one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
                       "SOURCE_DATE_EPOCH")
     assert not out.exists()
 
@@ -104,10 +85,10 @@ def test_report_refuses_a_malformed_source_date_epoch(capsys, graph_results, tmp
 def test_report_partial_and_check_failures_end_in_one_error_line(capsys, graph_results,
                                                                  tmp_path):
     out = tmp_path / "out"
-    _one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
+    one_line_failure(capsys, ["report", "--results", str(graph_results), "--out", str(out)],
                       "missing")
     (out / "README.md").write_text("edited\n")
-    _one_line_failure(capsys, ["report", "--check", "--results", str(graph_results),
+    one_line_failure(capsys, ["report", "--check", "--results", str(graph_results),
                                "--out", str(out)], "does not match a rebuild")
 
 
@@ -118,7 +99,7 @@ def test_report_partial_and_check_failures_end_in_one_error_line(capsys, graph_r
 def test_show_refuses_a_malformed_json(capsys, graph_results, tmp_path, content):
     directory = _copy_graph(graph_results, tmp_path)
     (directory / "graph.json").write_bytes(content)
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.json")
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.json")
 
 
 def test_show_refuses_an_unreadable_file(capsys, graph_results, tmp_path):
@@ -129,7 +110,7 @@ def test_show_refuses_an_unreadable_file(capsys, graph_results, tmp_path):
         saved = target.read_bytes()
         target.unlink()
         target.symlink_to("/proc/self/mem")
-        _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+        one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
                           f"graph{suffix}")
         target.unlink()
         target.write_bytes(saved)
@@ -139,10 +120,10 @@ def test_show_refuses_folders_where_files_belong(capsys, graph_results, tmp_path
     directory = _copy_graph(graph_results, tmp_path)
     (directory / "graph.csv").unlink()
     (directory / "graph.csv").mkdir()
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv")
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv")
     a_file = tmp_path / "plain"
     a_file.write_text("")
-    _one_line_failure(capsys, ["show", "graph", "--results", str(a_file)], "plain")
+    one_line_failure(capsys, ["show", "graph", "--results", str(a_file)], "plain")
 
 
 def test_show_refuses_a_header_only_csv(capsys, graph_results, tmp_path):
@@ -150,7 +131,7 @@ def test_show_refuses_a_header_only_csv(capsys, graph_results, tmp_path):
     csv = directory / "graph.csv"
     csv.write_text(csv.read_text().splitlines()[0] + "\n")
     _rehash(directory)
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "no observations")
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "no observations")
 
 
 @pytest.mark.parametrize("bad", ["1.5", "abc", "1e3x"])
@@ -168,7 +149,7 @@ def test_show_refuses_a_non_integer_count(capsys, graph_results, tmp_path, bad):
             break
     csv.write_text("\n".join(lines) + "\n")
     _rehash(directory)
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
                       repr(bad))
 
 
@@ -190,13 +171,13 @@ def test_show_refuses_a_negative_count(capsys, graph_results, tmp_path, column, 
         raise AssertionError("no row to edit")
     csv_file.write_text("\n".join(lines) + "\n")
     _rehash(directory)
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)], "graph.csv",
                       "is negative")
 
 
 def test_show_refuses_bad_names(capsys, graph_results):
-    _one_line_failure(capsys, ["show", "../graph", "--results", str(graph_results)], "name")
-    _one_line_failure(capsys, ["show", "", "--results", str(graph_results)], "name")
+    one_line_failure(capsys, ["show", "../graph", "--results", str(graph_results)], "name")
+    one_line_failure(capsys, ["show", "", "--results", str(graph_results)], "name")
 
 
 # ------------------------------------------------------- costad bench-compare / bench-table
@@ -244,19 +225,19 @@ def test_bench_commands_refuse_malformed_entries(capsys, tmp_path, case):
     benchmarks, fragment = BAD_BENCHMARKS[case]
     good = _bench_file(tmp_path, "good.json", [_benchmark()])
     bad = _bench_file(tmp_path, "bad.json", benchmarks)
-    _one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json", fragment)
-    _one_line_failure(capsys, ["bench-compare", str(bad), str(good)], "bad.json", fragment)
-    _one_line_failure(capsys, ["bench-table", str(bad)], "bad.json", fragment)
+    one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json", fragment)
+    one_line_failure(capsys, ["bench-compare", str(bad), str(good)], "bad.json", fragment)
+    one_line_failure(capsys, ["bench-table", str(bad)], "bad.json", fragment)
 
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe{}", b"", b"[]", b"{", b'{"benchmarks": 3}'])
 def test_bench_commands_refuse_malformed_files(capsys, tmp_path, raw):
     good = _bench_file(tmp_path, "good.json", [_benchmark()])
     bad = _bench_file(tmp_path, "bad.json", None, raw=raw)
-    _one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json")
-    _one_line_failure(capsys, ["bench-table", str(bad)], "bad.json")
-    _one_line_failure(capsys, ["bench-table", str(tmp_path / "nope.json")], "nope.json")
-    _one_line_failure(capsys, ["bench-table", str(tmp_path)], str(tmp_path))
+    one_line_failure(capsys, ["bench-compare", str(good), str(bad)], "bad.json")
+    one_line_failure(capsys, ["bench-table", str(bad)], "bad.json")
+    one_line_failure(capsys, ["bench-table", str(tmp_path / "nope.json")], "nope.json")
+    one_line_failure(capsys, ["bench-table", str(tmp_path)], str(tmp_path))
 
 
 def test_a_well_formed_pair_still_compares(capsys, tmp_path):
@@ -283,23 +264,23 @@ def test_the_installed_command_fails_in_one_line_with_exit_code_1(tmp_path):
 @pytest.mark.parametrize("threshold", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "x"])
 def test_bench_compare_refuses_a_meaningless_time_threshold(capsys, tmp_path, threshold):
     a = _bench_file(tmp_path, "a.json", [_benchmark()])
-    _one_line_failure(capsys, ["bench-compare", str(a), str(a), "--time-threshold", threshold],
+    one_line_failure(capsys, ["bench-compare", str(a), str(a), "--time-threshold", threshold],
                       "--time-threshold")
 
 
 def test_bench_compare_fails_on_an_empty_baseline(capsys, tmp_path):
     empty = _bench_file(tmp_path, "empty.json", [])
     new = _bench_file(tmp_path, "new.json", [_benchmark()])
-    _one_line_failure(capsys, ["bench-compare", str(empty), str(new)], "empty.json",
+    one_line_failure(capsys, ["bench-compare", str(empty), str(new)], "empty.json",
                       "no benchmarks")
-    _one_line_failure(capsys, ["bench-compare", str(empty), str(empty)], "no benchmarks")
+    one_line_failure(capsys, ["bench-compare", str(empty), str(empty)], "no benchmarks")
 
 
 @pytest.mark.parametrize("name", ["../x", "", "a/b", "/abs", ".hidden", "a\\b", "..", "-x"])
 def test_bench_table_refuses_names_that_are_not_plain_file_names(capsys, tmp_path, name):
     a = _bench_file(tmp_path, "a.json", [_benchmark()])
     out = tmp_path / "out"
-    _one_line_failure(capsys, ["bench-table", str(a), "--results", str(out), f"--name={name}"],
+    one_line_failure(capsys, ["bench-table", str(a), "--results", str(out), f"--name={name}"],
                       "--name")
     assert not out.exists() and not (tmp_path / "x.csv").exists()
 
@@ -343,12 +324,12 @@ def test_run_records_its_cpu_and_refuses_one_it_may_not_use(capsys, tmp_path):
 @pytest.mark.parametrize("command", ["run", "calibrate"])
 def test_cpu_and_no_pin_together_are_refused(capsys, tmp_path, command):
     # --no-pin used to win silently: the run was not held to the CPU asked for
-    _one_line_failure(capsys, [command, "--results", str(tmp_path), "--cpu", "0", "--no-pin"]
+    one_line_failure(capsys, [command, "--results", str(tmp_path), "--cpu", "0", "--no-pin"]
                       + (["graph"] if command == "run" else []), "--no-pin", "--cpu")
     assert not list(tmp_path.iterdir())
 
 
 def test_a_missing_results_file_names_the_folder_to_run_into(capsys, tmp_path):
     # the hint said `costad run graph`, which writes into results/, not the folder asked for
-    _one_line_failure(capsys, ["show", "graph", "--results", str(tmp_path)],
+    one_line_failure(capsys, ["show", "graph", "--results", str(tmp_path)],
                       f"run `costad run graph --results {tmp_path}`")

@@ -13,27 +13,7 @@ import pytest
 
 from costad.study.commands import main
 
-
-def _one_line_failure(capsys, argv, *fragments):
-    """Run ``costad argv``; check it failed with one error line (not an internal error)
-    naming ``fragments``."""
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert code == 1, (code, out, err)
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("costad: error: "), lines[0]
-    assert "internal error" not in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
-
-
-@pytest.fixture(scope="module")
-def graph_results(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("results")
-    assert main(["run", "graph", "--quick", "--results", str(directory)]) == 0
-    return directory
+from cli_checks import graph_results, one_line_failure  # noqa: F401  (a fixture)
 
 
 def _copy(graph_results, tmp_path, as_name="graph") -> Path:
@@ -42,6 +22,20 @@ def _copy(graph_results, tmp_path, as_name="graph") -> Path:
     for suffix in (".csv", ".json"):
         shutil.copy(graph_results / f"graph{suffix}", target / f"{as_name}{suffix}")
     return target
+
+
+def _report_sets_aside(capsys, directory: Path, tmp_path: Path, name: str, reason: str) -> Path:
+    """Build the report of ``directory``; check that it lists experiment ``name`` as
+    unusable for ``reason`` (exit 1, no internal error) and still builds the graph section.
+    Returns the report folder."""
+    out = tmp_path / "report"
+    code = main(["report", "--results", str(directory), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "internal error" not in captured.err, captured.err
+    assert f"{name}: " in captured.out and reason in captured.out, captured.out
+    assert (out / "figures" / "dag.svg").is_file()
+    return out
 
 
 def _edit_cell(directory: Path, column: str, text: str, name: str = "graph") -> None:
@@ -75,7 +69,7 @@ def test_a_grid_value_beyond_int64_is_a_one_line_error(capsys, graph_results, tm
     # Was: "internal error (OverflowError: Python int too large to convert to C long)".
     directory = _copy(graph_results, tmp_path)
     _edit_cell(directory, "n", str(2 ** 70))
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
                       "graph.csv line 2", "too large")
 
 
@@ -87,7 +81,7 @@ def test_a_number_the_writer_cannot_have_written_is_refused_not_misread(
     # reads both), a number that looks measured.
     directory = _copy(graph_results, tmp_path)
     _edit_cell(directory, column, text)
-    _one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
+    one_line_failure(capsys, ["show", "graph", "--results", str(directory)],
                       "graph.csv line 2", column)
 
 
@@ -97,15 +91,9 @@ def test_results_copied_under_another_experiments_name_are_refused(capsys, graph
     # report applied descent's figures to them: "internal error (...)".
     directory = _copy(graph_results, tmp_path, as_name="descent")
     _copy(graph_results, tmp_path)
-    _one_line_failure(capsys, ["show", "descent", "--results", str(directory)],
+    one_line_failure(capsys, ["show", "descent", "--results", str(directory)],
                       "descent.json", "'graph'", "renamed or copied")
-    out = tmp_path / "report"
-    code = main(["report", "--results", str(directory), "--out", str(out)])
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "internal error" not in captured.err, captured.err
-    assert "descent: " in captured.out and "renamed or copied" in captured.out
-    assert (out / "figures" / "dag.svg").is_file()           # the graph section is built
+    _report_sets_aside(capsys, directory, tmp_path, "descent", "renamed or copied")
 
 
 # ------------------------------------------------------------------ benchmarks
@@ -116,7 +104,7 @@ def test_bench_table_never_writes_results_that_do_not_load(capsys, tmp_path, inf
     # size beyond int64 an internal error.
     bench = _bench_file(tmp_path / "b.json", **info)
     key = next(iter(info))
-    _one_line_failure(capsys, ["bench-table", str(bench), "--results", str(tmp_path / "r")],
+    one_line_failure(capsys, ["bench-table", str(bench), "--results", str(tmp_path / "r")],
                       "b.json", f"'{key}'")
     assert not (tmp_path / "r" / "benchmarks.csv").exists()
 
@@ -139,7 +127,7 @@ def test_bench_table_refuses_to_replace_an_experiments_results(capsys, graph_res
     before = (directory / "graph.csv").read_bytes()
     bench = _bench_file(tmp_path / "b.json", n=4)
     for name in ("graph", "Graph"):           # one file on macOS's and Windows' disks
-        _one_line_failure(capsys, ["bench-table", str(bench), "--results", str(directory),
+        one_line_failure(capsys, ["bench-table", str(bench), "--results", str(directory),
                                    "--name", name], f"{name!r}", "experiment 'graph'")
     assert (directory / "graph.csv").read_bytes() == before
     assert {p.name for p in directory.iterdir()} <= {".costad.lock", "graph.csv", "graph.json"}
@@ -172,7 +160,7 @@ def test_show_markdown_survives_provenance_of_the_wrong_types(capsys, graph_resu
 def test_count_of_a_file_python_refuses_whole_names_no_line_none(capsys, tmp_path):
     source = tmp_path / "nul.py"
     source.write_bytes(b"def f(x):\x00 return x\n")
-    line = _one_line_failure(capsys, ["count", f"{source}:f", "--shape", "3"], "SyntaxError")
+    line = one_line_failure(capsys, ["count", f"{source}:f", "--shape", "3"], "SyntaxError")
     assert "line None" not in line
 
 
@@ -263,7 +251,7 @@ def test_bench_compare_fails_on_a_baseline_without_counts(capsys, tmp_path):
         {"name": "t", "fullname": "tests/test_x.py::t", "group": None,
          "stats": {"min": 1e-3, "median": 2e-3, "iqr": 1e-4}, "extra_info": {}}]}))
     new = _bench_file(tmp_path / "new.json", count_total=10 ** 6)
-    _one_line_failure(capsys, ["bench-compare", str(base), str(new)], "base.json", "no counts")
+    one_line_failure(capsys, ["bench-compare", str(base), str(new)], "base.json", "no counts")
     assert main(["bench-compare", str(new), str(new)]) == 0
 
 
@@ -293,7 +281,7 @@ def test_a_time_sample_that_cannot_be_measured_is_refused(capsys, tmp_path, text
             for i in range(3)]
     results.write(results.to_frame(rows), "x", tmp_path, {})
     _edit_cell(tmp_path, "value", text, name="x")
-    _one_line_failure(capsys, ["show", "x", "--results", str(tmp_path)], "x.csv line 2",
+    one_line_failure(capsys, ["show", "x", "--results", str(tmp_path)], "x.csv line 2",
                       "time")
 
 
@@ -327,12 +315,7 @@ def test_an_experiment_whose_rows_lack_what_its_report_reads_is_listed_not_fatal
     meta = json.loads(meta_file.read_text())
     meta["csv_sha256"] = hashlib.sha256(data).hexdigest()
     meta_file.write_text(json.dumps(meta))
-    out = tmp_path / "report"
-    code = main(["report", "--results", str(directory), "--out", str(out)])
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "internal error" not in captured.err, captured.err
-    assert "jacobian_shape: " in captured.out and "lack rows its report reads" in captured.out
-    assert (out / "figures" / "dag.svg").is_file()           # the graph section is built
+    out = _report_sets_aside(capsys, directory, tmp_path, "jacobian_shape",
+                             "lack rows its report reads")
     readme = (out / "README.md").read_text()
     assert "Not built: results for `jacobian_shape` are missing or unreadable." in readme
