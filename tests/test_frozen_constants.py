@@ -127,6 +127,26 @@ def test_a_write_before_any_use_and_into_unread_constants_is_allowed():
     assert _writeable(buffer, offset)
 
 
+
+@pytest.mark.parametrize("use", [
+    lambda w, c: np.concatenate([w, c]),
+    lambda w, c: np.stack([w, c]).reshape(-1),
+], ids=["concatenate", "stack"])
+def test_constants_only_moved_into_place_are_not_held(use):
+    # Structural operations' rules read their arguments' shapes, never their values (their
+    # records say so: `vjp_reads_args=False`): a constant they only move into place may be
+    # written afterwards, the gradient stays right.
+    const = np.arange(3.0)
+
+    def f(w):
+        y = use(w, const)
+        const[:] = -1.0
+        return np.sum(y * y)
+
+    g = costad.grad(f)(np.ones(3))
+    np.testing.assert_array_equal(g, np.full(3, 2.0))
+    assert const.flags.writeable
+
 def test_the_array_is_read_only_while_f_is_recorded():
     X = RNG.standard_normal((4, 3))
     seen = []

@@ -37,7 +37,7 @@ def _reshape_impl(x, shape):
 reshape = register(Primitive(
     "reshape", _reshape_impl, free,
     vjp=(lambda ct, out, x, shape: reshape(ct, shape=shape_of(x)),), linear=True,
-    abstract=view_abstract(_reshape_impl), traffic=no_traffic,
+    abstract=view_abstract(_reshape_impl), traffic=no_traffic, vjp_reads_args=False,
     doc="reshape (free)"))
 
 
@@ -53,7 +53,7 @@ def _transpose_impl(x, axes=None):
 transpose = register(Primitive(
     "transpose", _transpose_impl, free,
     vjp=(_transpose_vjp,), linear=True, abstract=view_abstract(_transpose_impl),
-    traffic=no_traffic,
+    traffic=no_traffic, vjp_reads_args=False,
     doc="permute axes (free); axes are stored non-negative"))
 
 def _broadcast_to_impl(x, shape):
@@ -64,7 +64,7 @@ broadcast_to = register(Primitive(
     "broadcast_to", _broadcast_to_impl, free,
     vjp=(lambda ct, out, x, shape: ct,),                 # the sweep sums it back to x's shape
     linear=True, abstract=view_abstract(_broadcast_to_impl), traffic=no_traffic,
-    doc="broadcast to a shape (free; its VJP sums, which is counted)"))
+    vjp_reads_args=False, doc="broadcast to a shape (free; its VJP sums, which is counted)"))
 
 def _getitem_impl(x, index):
     return x[index]
@@ -91,7 +91,7 @@ def _getitem_traffic(out, x, index):
 getitem = register(Primitive(
     "getitem", _getitem_impl, free,
     vjp=(lambda ct, out, x, index: IndexedCotangent(shape_of(x), index, ct, is_abstract(x)),),
-    linear=True,
+    linear=True, vjp_reads_args=False,
     abstract=view_abstract(_getitem_impl), traffic=_getitem_traffic,
     doc="x[index]: basic and advanced indexing, slicing (free)"))
 
@@ -136,6 +136,7 @@ def _scatter_cost(out, value, shape, index):
 scatter = register(Primitive(
     "scatter", _scatter_impl, _scatter_cost,
     vjp=(lambda ct, out, value, shape, index: getitem(ct, index=index),), linear=True,
+    vjp_reads_args=False,
     abstract=lambda value, shape, index: ShapeDtype(shape, result_dtype(value)),
     doc="zeros of a shape with value added at index (the dense form of an indexed "
         "cotangent): free, except one add for each value landing on a position already "
@@ -161,6 +162,7 @@ setitem = register(Primitive(
     (lambda ct, out, x, value, index: setitem(ct, 0.0, index=index),
      lambda ct, out, x, value, index: getitem(ct, index=index)),
     abstract=lambda x, value, index: ShapeDtype(shape_of(x), result_dtype(x, value)),
+    vjp_reads_args=False,
     doc="a copy of x with x[index] = value (free); how finite differences perturb one "
         "coordinate of a traced input"))
 
@@ -200,7 +202,7 @@ def _concatenate_abstract(*xs, axis=0):
 concatenate = register(Primitive(
     "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), free,
     _concatenate_jvp, Joint(_concatenate_vjp), abstract=_concatenate_abstract,
-    doc="join arrays along an axis (free)"))
+    vjp_reads_args=False, doc="join arrays along an axis (free)"))
 
 
 def _astype_impl(x, dtype):
@@ -211,7 +213,7 @@ def _astype_impl(x, dtype):
 astype = register(Primitive(
     "astype", _astype_impl, free,
     vjp=(lambda ct, out, x, dtype: astype(ct, dtype=dtype_of(x)),), linear=True,
-    abstract=lambda x, dtype: ShapeDtype(shape_of(x), dtype),
+    abstract=lambda x, dtype: ShapeDtype(shape_of(x), dtype), vjp_reads_args=False,
     doc="x cast to another floating dtype (free; its VJP casts the cotangent back)"))
 
 _stop_gradient = register(Primitive(
