@@ -186,8 +186,18 @@ class Primitive:
         return self(tangents[0], **params)
 
     def __call__(self, *args, **params):
-        if _open_levels and _interpreters.stack:
-            return apply(self, args, params)
+        if _open_levels:
+            if _interpreters.stack:
+                return apply(self, args, params)
+            # Some thread traces, this one does not (the interpretations are per thread): a
+            # traced value here came from that thread (f started this one, say). Evaluated,
+            # it would come back here through NumPy without end.
+            for a in args:
+                if isinstance(a, Tracer):
+                    raise EscapedTracerError(
+                        f"costad: {self.name} got a traced value in a thread that is not "
+                        "tracing it (f started this thread, or handed the value to one); "
+                        "costad traces in the thread that calls it: compute there")
         # Nothing is being traced (a VJP rule inside a plain reverse sweep, say): evaluate.
         return evaluate(self, args, params)
 

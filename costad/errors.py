@@ -32,14 +32,15 @@ class NonScalarOutputError(CostadError, ValueError):
 
 
 class EscapedTracerError(CostadError, TypeError):
-    """A traced value was used after the transformation that traced it had returned."""
+    """A traced value was used after the transformation that traced it had returned, or in
+    a thread that is not tracing it."""
 
-    def __init__(self):
-        super().__init__(
+    def __init__(self, message: str | None = None):
+        super().__init__(message or (
             "costad: a traced value was used after the grad, jvp, trace or count call that "
             "traced it had returned (it escaped, e.g. into a global, a list or a closure); "
             "outside that call it has no value. Return what you need from the function "
-            "instead.")
+            "instead."))
 
 
 class AbstractValueError(CostadError, TypeError):
