@@ -8,7 +8,7 @@ name, so that the installed `costad run NAME` and this script run the same study
 import sys
 from pathlib import Path
 
-from costad.study.commands import main
+from costad.study.commands.run import run_script
 
 if __name__ == "__main__":
-    sys.exit(main(["run", Path(__file__).stem, *sys.argv[1:]]))
+    sys.exit(run_script(Path(__file__).stem, sys.argv[1:]))

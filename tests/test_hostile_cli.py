@@ -319,3 +319,26 @@ def test_an_experiment_whose_rows_lack_what_its_report_reads_is_listed_not_fatal
                              "lack rows its report reads")
     readme = (out / "README.md").read_text()
     assert "Not built: results for `jacobian_shape` are missing or unreadable." in readme
+
+
+def test_an_experiment_script_runs_its_experiment_only(capsys, tmp_path):
+    # Was: `python experiments/chain.py graph` ran chain, and graph too.
+    from costad.study.commands.run import run_script
+    directory = tmp_path / "results"
+    assert run_script("graph", ["chain", "--quick", "--results", str(directory)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: chain" in err, err
+    assert not directory.exists()
+    assert run_script("graph", ["--quick", "--results", str(directory)]) == 0
+    assert sorted(p.name for p in directory.iterdir() if not p.name.startswith(".")) == [
+        "graph.csv", "graph.json"]
+
+
+def test_showing_results_by_a_file_name_or_an_unknown_name_says_what_to_do(capsys, tmp_path):
+    # Was: `costad show graph.csv` said to run `costad run graph.csv`.
+    one_line_failure(capsys, ["show", "graph.csv", "--results", str(tmp_path)],
+                     "name the results, not a file: graph")
+    one_line_failure(capsys, ["show", "nothere", "--results", str(tmp_path)],
+                     "no experiment is named 'nothere'")
+    one_line_failure(capsys, ["show", "graph", "--results", str(tmp_path)],
+                     f"run `costad run graph --results {tmp_path}`")

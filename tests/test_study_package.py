@@ -101,7 +101,7 @@ def test_every_bundled_experiment_has_its_script_and_every_script_its_experiment
     assert scripts == set(BUNDLED)
     for name in BUNDLED:
         text = (ROOT / "experiments" / f"{name}.py").read_text()
-        assert "costad.study.commands import main" in text
+        assert "costad.study.commands.run import run_script" in text
 
 
 def _check_toy_end_to_end(name, tmp_path, capsys):

@@ -258,12 +258,25 @@ def write(df: pd.DataFrame, name: str, directory, meta: dict) -> tuple[Path, Pat
     return csv_file, json_file
 
 
+def _missing_hint(path: Path, name: str) -> str:
+    """What to do about missing results NAME: run the experiment of that name, or, for a
+    name given as a file's (graph.csv), give the experiment's name instead."""
+    from .registry import names                    # (the registry imports this module)
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix in ("csv", "json") and stem in names():
+        return f"name the results, not a file: {stem}"
+    if name not in names():
+        return (f"no experiment is named {name!r} (they are {', '.join(names())}); other "
+                "results come from `costad bench-table --name`")
+    # The hint names the folder: `costad run NAME` alone would write into results/.
+    where = "" if path.parent == Path("results") else f" --results {path.parent}"
+    return f"run `costad run {name}{where}`"
+
+
 def _read(path: Path, name: str) -> bytes:
     """The bytes of one results file, or a ResultsError saying why not."""
     if not path.exists() and not path.is_symlink():
-        # The hint names the folder: `costad run NAME` alone would write into results/.
-        where = "" if path.parent == Path("results") else f" --results {path.parent}"
-        raise ResultsError(f"costad: {path} is missing; run `costad run {name}{where}`")
+        raise ResultsError(f"costad: {path} is missing; {_missing_hint(path, name)}")
     if path.is_dir():
         raise ResultsError(f"costad: {path} is a folder, not a results file")
     try:

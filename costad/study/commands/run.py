@@ -12,10 +12,10 @@ from .. import Settings, get, names, run_study
 from ..calibration import NAME as CALIBRATION, load_for_run
 from ..provenance import provenance
 from ..results import ResultsError, write
-from . import fail, nonnegative_int, positive_int
+from . import UsageError, _Parser, fail, main, nonnegative_int, positive_int
 
 __all__ = ["NAME", "HELP", "add_arguments", "add_run_settings", "run", "run_experiments",
-           "one_cpu", "cpu_problem"]
+           "one_cpu", "cpu_problem", "run_script"]
 
 NAME = "run"
 HELP = "run experiments and write results/NAME.csv and .json"
@@ -48,6 +48,20 @@ def add_cpu_arguments(parser) -> None:
                        help="run on this CPU only (default: the lowest this process may use)")
     group.add_argument("--no-pin", action="store_true",
                        help="let the operating system move the run between CPUs")
+
+
+def run_script(name: str, argv: list[str]) -> int:
+    """``python experiments/NAME.py [settings]``: `costad run NAME` with the settings of a
+    run only. Another experiment's name among them is refused, not run as well
+    (``experiments/chain.py graph`` would otherwise run graph too)."""
+    if not {"-h", "--help"} & set(argv):
+        settings = _Parser(prog=f"experiments/{name}.py", add_help=False)
+        add_run_settings(settings, quick_help="")
+        try:
+            settings.parse_args(argv)
+        except UsageError as err:
+            return fail(str(err))
+    return main(["run", name, *argv])
 
 
 def cpu_problem(cpu: int | None) -> str | None:
