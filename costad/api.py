@@ -144,10 +144,15 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
         if is_abstract(value):
+            seed = ShapeDtype(out_shape, dtype_of(value)) if out_shape else one_like(value)
             if m:
-                with cost_repeated(m):
-                    pullback(ShapeDtype(out_shape, dtype_of(value)) if out_shape
-                             else one_like(value))
+                # The first sweep, then one of the m - 1 others charged m - 1 times: a
+                # later sweep may cost more than the first (a checkpointed loop runs its
+                # forward sweep again), as the concrete rows do.
+                pullback(seed)
+            if m > 1:
+                with cost_repeated(m - 1):
+                    pullback(seed)
             return ShapeDtype(out_shape + x_shape, dtype_of(leaf))
         rows = []
         for i in range(m):

@@ -1,0 +1,134 @@
+"""Hostile use of the less-used public APIs: `costad.chain`, `costad.scan` and
+`costad.checkpoint`, abstract counting, `Cost`, `counting()`, `counted`, `trace` and the
+pytree helpers; the places where one gave a wrong number without an error, or a raw Python
+error where a clear costad one belongs.
+
+One test per finding; each failed before its fix.
+"""
+import numpy as np
+import pytest
+
+import costad
+from costad import chain
+
+XS = np.linspace(0.1, 1.0, 7)
+
+
+# --------------------------------------------------------------------------- scan's steps
+
+def _y_of_another_structure(c, x):
+    return c * 2.0, (c if x < 0.5 else (c + 100.0, c + 1000.0))
+
+
+@pytest.mark.parametrize("checkpoints", [None, 2, "sqrt"])
+def test_scan_refuses_a_step_whose_y_changes_structure(checkpoints):
+    # From step 4 on the step returns two ys; the loop kept the first of them and dropped
+    # the other, silently (ys was [1, 2, 4, 108, 116, ...]), in every reverse-mode form.
+    def ys(a):
+        return costad.scan(lambda c, x: _y_of_another_structure(c * a, x), 1.0, XS,
+                           checkpoints=checkpoints)[1]
+    with pytest.raises(costad.ShapeError, match="structure of the first step"):
+        costad.vjp(ys, 1.0)
+    with pytest.raises(costad.ShapeError, match="structure of the first step"):
+        costad.scan(_y_of_another_structure, 1.0, XS)
+
+
+@pytest.mark.parametrize("checkpoints", [None, 2])
+def test_scan_refuses_a_y_that_is_none_at_some_steps_only(checkpoints):
+    # Was an array of objects [None, None, None, 8.0, ...] as ys, and a TypeError from
+    # deep inside reverse mode's sum for its gradient.
+    def loss(a):
+        _, ys = costad.scan(lambda c, x: (c * a, None if x < 0.5 else c), 1.0, XS,
+                            checkpoints=checkpoints)
+        return np.sum(ys)
+    with pytest.raises(costad.ShapeError, match="None"):
+        costad.grad(loss)(0.9)
+    with pytest.raises(costad.ShapeError, match="None"):
+        costad.scan(lambda c, x: (c * 2.0, None if x < 0.5 else c), 1.0, XS)
+
+
+def test_checkpointed_scan_refuses_a_carry_that_changes_shape_later():
+    # The plain loop refused it; the checkpointed one returned a carry of shape (2,) for a
+    # loop whose carry is (1,), checking only the first step.
+    def carry(a):
+        return costad.scan(lambda c, x: ((c * a if x < 0.5 else np.ones(2) * c), None),
+                           np.ones(1), XS, checkpoints=2)[0]
+    with pytest.raises(costad.ShapeError, match=r"shape \(2,\) where \(1,\)"):
+        costad.vjp(carry, 1.0)
+
+
+def test_checkpointed_scan_returns_ys_none_for_a_step_without_y():
+    # The docstring: ys is None if step's y is None. Under reverse mode the checkpointed
+    # loop returned an array of None objects instead.
+    ys, _ = costad.vjp(lambda a: costad.scan(lambda c, x: (c * a, None), 1.0, XS,
+                                             checkpoints=2)[1], 1.0)
+    assert ys is None
+
+
+# ------------------------------------------------------ sweeping a checkpointed scan again
+
+def _loop(a, checkpoints):
+    c, ys = costad.scan(lambda c, x: (np.sin(c * a + x), c * x), 0.3, XS,
+                        checkpoints=checkpoints)
+    return c + np.sum(ys)
+
+
+@pytest.mark.parametrize("checkpoints", [1, 2, "sqrt"])
+def test_a_checkpointed_scans_pullback_may_be_swept_again(checkpoints):
+    # The second call of the pullback raised checkpointing.ScheduleError ("every step is
+    # already reversed"): the first sweep had consumed the schedule's snapshots.
+    _, plain = costad.vjp(lambda a: _loop(a, None), 1.3)
+    _, pullback = costad.vjp(lambda a: _loop(a, checkpoints), 1.3)
+    first = pullback(1.0)
+    assert first == pytest.approx(plain(1.0), rel=1e-14)
+    with costad.counting() as again:
+        second = pullback(2.0)
+    assert second == pytest.approx(2 * first, rel=1e-14)
+    # the forward sweep runs again, and is counted: l + T(l, s) evaluations in all
+    l = len(XS)
+    if checkpoints != "sqrt":
+        from costad.checkpointing import revolve_advances
+        assert again.calls["scan_step"] == l + revolve_advances(l, checkpoints)
+
+
+def test_reverse_jacobian_through_a_checkpointed_scan():
+    # jacobian(mode="reverse") sweeps once per output: it raised ScheduleError. Its count
+    # on an abstract input equals the executed one.
+    def f(x):
+        return costad.scan(lambda c, xx: (np.sin(c) * xx, c), x[:2],
+                           np.ones((3, 2)) * x[2:], checkpoints=2)[0]
+    x = np.arange(4.0) + 0.5
+    J = costad.jacobian(f, "reverse")(x)
+    np.testing.assert_allclose(J, costad.jacobian(f, "forward")(x), rtol=1e-14, atol=0)
+    with costad.counting() as executed:
+        costad.jacobian(f, "reverse")(x)
+    with costad.counting() as abstract:
+        costad.jacobian(f, "reverse")(costad.ShapeDtype((4,)))
+    assert abstract == executed
+
+
+# ---------------------------------------------------------------------------- chain
+
+def test_left_cost_formula_is_never_negative():
+    # R = 0 is one factor, dims [n, 1]: nothing to multiply. The formula gave n^2 - n^3.
+    assert chain.left_cost_formula(3, 0) == chain.cost([3, 1], "left") == 0
+    assert chain.right_cost_formula(3, 0) == 0
+    for n, R in ((1, 1), (4, 1), (4, 3)):
+        assert chain.left_cost_formula(n, R) == chain.cost([n] * (R + 1) + [1], "left")
+    for bad in ((0, 2), (3, -1), (3.0, 2), (True, 2)):
+        with pytest.raises(ValueError, match="costad.chain"):
+            chain.left_cost_formula(*bad)
+
+
+@pytest.mark.parametrize("tree", [(0, (1,)), "abc", (1, 2), (0, 1, 2), (False, True)])
+def test_tree_cost_refuses_what_is_not_a_parenthesization_clearly(tree):
+    # IndexError, RecursionError (a string), or a count for booleans taken as indices.
+    with pytest.raises(ValueError, match="costad.chain"):
+        chain.tree_cost([3, 4, 5], tree)
+
+
+def test_tree_cost_takes_numpy_integers_as_factor_indices():
+    # An index from np.argmin or an int64 array raised IndexError.
+    dims = [3, 4, 5, 6]
+    tree = ((np.int64(0), np.int64(1)), np.int64(2))
+    assert chain.tree_cost(dims, tree) == chain.cost(dims, "left")
