@@ -47,12 +47,14 @@ def count(f: Callable, x) -> _cost.Cost:
 def counted(f: Callable) -> Callable:
     """``f`` made countable: inside a `counting()` block, ``counted(f)(x)`` evaluates ``f``
     on boxed inputs so that its plain NumPy operations are charged; outside one it is
-    ``f(x)`` at NumPy's own speed (what timings measure)."""
-    def counted_f(x):
+    ``f(x)`` at NumPy's own speed (what timings measure). ``f`` may take several
+    positional arguments, each boxed, and keyword arguments, passed as they are."""
+    def counted_f(*args, **kwargs):
         if not _cost.is_counting():
-            return f(x)                               # NumPy's own speed, any input
-        leaves, in_tree = tree_flatten(x, name="x")   # nothing is differentiated: any leaf
-        return boxing.call(f, leaves, in_tree)
+            return f(*args, **kwargs)                 # NumPy's own speed, any input
+        # nothing is differentiated: any leaf
+        leaves, in_tree = tree_flatten(args, name="args")
+        return boxing.call(lambda boxed: f(*boxed, **kwargs), leaves, in_tree)
     counted_f.__name__ = f"counted_{getattr(f, '__name__', 'f')}"
     return counted_f
 
