@@ -458,13 +458,19 @@ _remat = Primitive(
 def checkpoint(f: Callable) -> Callable:
     """``f`` whose interior is not stored by reverse mode: the backward sweep runs ``f``
     again (counted) to differentiate it. Under forward mode and finite differences, and
-    outside any derivative, it is ``f`` itself."""
-    def checkpointed(*args):
+    outside any derivative, it is ``f`` itself. Keyword arguments reach ``f`` as part of
+    its closure (a traced one is found there, as any value the closure refers to)."""
+    def checkpointed(*args, **kwargs):
+        body = f
+        if kwargs:
+            def body(*positional):
+                return f(*positional, **kwargs)
+            body.__name__ = getattr(f, "__name__", "f")
         leaves, in_tree = tree_flatten(args, name="args")
-        consts, out_tree = discover(f, leaves, in_tree)
+        consts, out_tree = discover(body, leaves, in_tree)
         if not isinstance(handler(leaves + consts), ReverseTrace):
-            return f(*args)
-        spec = _RematSpec(f, in_tree, len(leaves), consts, out_tree)
+            return f(*args, **kwargs)
+        spec = _RematSpec(body, in_tree, len(leaves), consts, out_tree)
         packed = apply(_remat, tuple(leaves + consts), {"spec": spec})
         return _outputs(packed, out_tree)
 
