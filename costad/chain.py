@@ -160,6 +160,7 @@ def cost(dims: Sequence[int], order: str) -> int:
     A Python int: no overflow, however large the dims.
     """
     _check_order(order)
+    dims = _check_dims(dims)          # read once: an iterator would be empty the second time
     if order == "optimal":
         return optimal(dims)[0]
     return tree_cost(dims, parenthesize(dims, order))
