@@ -132,3 +132,67 @@ def test_tree_cost_takes_numpy_integers_as_factor_indices():
     dims = [3, 4, 5, 6]
     tree = ((np.int64(0), np.int64(1)), np.int64(2))
     assert chain.tree_cost(dims, tree) == chain.cost(dims, "left")
+
+
+def test_chain_cost_reads_dims_given_as_an_iterator_once():
+    # cost() read dims twice (the tree, then its cost): an iterator was empty the second
+    # time, and the error said "dims must list at least 2 sizes, got []".
+    dims = [30, 35, 15, 5, 10, 20, 25]
+    for order in chain.ORDERS:
+        assert chain.cost(iter(dims), order) == chain.cost(dims, order)
+
+
+# ------------------------------------------------------------- counted, checkpoint, trees
+
+def test_counted_takes_several_arguments_and_keywords():
+    # counted(f) took exactly one argument: counted(f)(W, b) was a TypeError about
+    # counted_f, inside counting() and outside it.
+    def layer(W, b, scale=1.0):
+        return np.sum(np.tanh(W @ b)) * scale
+    W, b = np.ones((3, 4)), np.ones(4)
+    g = costad.counted(layer)
+    assert g(W, b, scale=2.0) == layer(W, b, scale=2.0)
+    with costad.counting() as c:
+        value = g(W, b, scale=2.0)
+    assert value == layer(W, b, scale=2.0)
+    assert c == costad.count(lambda p: layer(*p, scale=2.0), [W, b])
+    with costad.counting() as one:                 # the one-argument form is unchanged
+        costad.counted(np.sum)(W)
+    assert one.by_op == {"add": 11}
+
+
+def test_checkpoint_passes_keyword_arguments():
+    # checkpoint(f)(x, k=3) was a TypeError from the wrapper; a traced keyword argument
+    # is differentiated like any value f's closure refers to.
+    cell = costad.checkpoint(lambda b, k=2.0: np.sin(b) * k)
+    for mode in costad.MODES:
+        assert costad.grad(lambda a: cell(a, k=3.0), mode=mode)(0.5) == pytest.approx(
+            3 * np.cos(0.5), rel=1e-6)
+        assert costad.grad(lambda a: cell(0.5, k=a * a), mode=mode)(2.0) == pytest.approx(
+            4 * np.sin(0.5), rel=1e-6)
+
+
+def test_tree_unflatten_with_its_arguments_swapped_is_a_clear_error():
+    # An AttributeError: 'list' object has no attribute 'unflatten'.
+    leaves, tree = costad.tree_flatten({"a": 1.0, "b": [2.0]})
+    with pytest.raises(TypeError, match="TreeDef"):
+        costad.tree_unflatten(leaves, tree)
+    assert costad.tree_unflatten(tree, leaves) == {"a": 1.0, "b": [2.0]}
+
+
+def test_costs_sum_with_the_builtin_sum():
+    # sum(costs) started from 0 and raised TypeError: int + Cost.
+    a = costad.Cost({"add": 2}, calls={"add": 1}, peak_bytes=5)
+    b = costad.Cost({"mul": 1}, stored_nodes=1, stored_bytes=8, peak_bytes=9)
+    assert sum([a, b]) == a + b
+    with pytest.raises(TypeError):
+        1 + a                                      # only 0, what sum starts from
+
+
+def test_readme_states_how_many_numpy_functions_are_supported():
+    # The README said 161; supported_numpy() lists 172.
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    stated = re.search(r"(\d+) NumPy functions and ufuncs are supported", readme)
+    assert stated and int(stated.group(1)) == len(costad.supported_numpy())
