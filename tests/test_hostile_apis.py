@@ -196,3 +196,23 @@ def test_readme_states_how_many_numpy_functions_are_supported():
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     stated = re.search(r"(\d+) NumPy functions and ufuncs are supported", readme)
     assert stated and int(stated.group(1)) == len(costad.supported_numpy())
+
+
+def test_counted_benchmark_warns_when_nothing_was_counted():
+    # A plain NumPy function given to the fixture was recorded as count_total 0, silently,
+    # and the gate then guarded that 0.
+    from types import SimpleNamespace
+    from costad.study.pytest_plugin import CountedBenchmarkWarning, attach_counts
+
+    def loss(x):
+        return np.sum(np.exp(x) * x)
+    bench = SimpleNamespace(extra_info={})
+    with pytest.warns(CountedBenchmarkWarning, match="costad.counted"):
+        attach_counts(bench, loss, np.ones(4))
+    assert bench.extra_info["count_total"] == 0
+    bench = SimpleNamespace(extra_info={})
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attach_counts(bench, costad.counted(loss), np.ones(4))
+    assert bench.extra_info["count_total"] == 11
