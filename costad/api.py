@@ -16,7 +16,7 @@ from . import cost as _cost
 from .core import ShapeDtype, dtype_of, is_abstract, is_differentiated, shape_of, unboxed
 from .cost import repeated as cost_repeated
 from .errors import CostadError, InputTypeError, ShapeError
-from .gradients import grad, unit_tangent
+from .gradients import check_repeated_pass, grad, unit_tangent
 from .graph import Graph
 from .pipelines import (check_real_leaf, detached, make_jvp, make_vjp, one_like, tangent_leaves,
                         zeros_like_leaf)
@@ -117,8 +117,13 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         x_shape = shape_of(leaf)
         n = int(np.prod(x_shape))
         if is_abstract(leaf):
+            if not n:                     # no column: the value alone, as below
+                value = boxing.call(f, leaves, in_tree)
+                return ShapeDtype(shape_of(value) + x_shape, dtype_of(value))
             with cost_repeated(n):
-                values, _, out_tree = push(unit_tangent(leaves, 0, 0))
+                values, tangents, out_tree = push(unit_tangent(leaves, 0, 0))
+                check_repeated_pass(n, list(values) + list(tangents),
+                                    "forward-mode Jacobian")
             value = _single_output(out_tree, values, "jacobian")
             return ShapeDtype(shape_of(value) + x_shape, dtype_of(value))
         columns, value = [], None
@@ -145,13 +150,21 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
             raise
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
-        if is_abstract(value):
+        # An abstract input gives abstract rows, even where f's output is a constant
+        # that does not depend on it (a concrete value then, but rows of no values).
+        if is_abstract(value) or is_abstract(leaf):
             seed = ShapeDtype(out_shape, dtype_of(value)) if out_shape else one_like(value)
             if m:
                 # The first sweep, then one of the m - 1 others charged m - 1 times: a
                 # later sweep may cost more than the first (a checkpointed loop runs its
                 # forward sweep again), as the concrete rows do.
-                pullback(seed)
+                row = pullback(seed)
+                try:
+                    check_repeated_pass(m, [value] + tree_flatten(row)[0],
+                                        "reverse-mode Jacobian")
+                except CostadError:
+                    del pullback          # its tape holds f's constants read-only
+                    raise
             if m > 1:
                 with cost_repeated(m - 1):
                     pullback(seed)

@@ -233,3 +233,59 @@ def test_graph_node_costs_add_up_to_the_graph_cost_through_loop_primitives(check
         f = costad.checkpoint(lambda a: np.sin(a) * a)
     graph = costad.trace(f, 1.0)
     assert sum(sum(node.cost.values()) for node in graph.nodes) == graph.cost.total
+
+
+# --------------------------------------------------------------------- abstract counting
+
+@pytest.mark.parametrize("inner", ["grad-forward", "grad-fd", "jacobian-forward",
+                                   "jacobian-reverse"])
+@pytest.mark.parametrize("outer", ["reverse", "forward"])
+def test_an_inner_repeated_pass_under_an_outer_derivative_is_refused_not_miscounted(inner,
+                                                                                    outer):
+    # The inner derivative's passes over an abstract x are run once and charged n times;
+    # an outer derivative of W, which f closes over, then saw one pass where there are n:
+    # reverse over a forward Jacobian counted 126 operations against 314 executed,
+    # silently. (An x traced by the outer derivative itself was refused already.)
+    def make(x):
+        def h(W):
+            g = lambda y: np.tanh(W @ y)                                # noqa: E731
+            if inner == "grad-forward":
+                return np.sum(costad.grad(lambda y: np.sum(g(y)), mode="forward")(x))
+            if inner == "grad-fd":
+                return np.sum(costad.grad(lambda y: np.sum(g(y)), mode="fd")(x))
+            return np.sum(costad.jacobian(g, inner.split("-")[1])(x))
+        return h
+    costad.grad(make(np.ones(3)), mode=outer)(np.eye(3))        # concrete: it runs
+    with pytest.raises(costad.UnsupportedOperationError, match="inside another derivative"):
+        costad.grad(make(costad.ShapeDtype((3,))), mode=outer)(costad.ShapeDtype((3, 3)))
+    # with the outer derivative counting only (no differentiation of W), counts are exact
+    with costad.counting() as executed:
+        costad.count(make(np.ones(3)), np.eye(3))
+    with costad.counting() as abstract:
+        costad.count(make(costad.ShapeDtype((3,))), costad.ShapeDtype((3, 3)))
+    assert abstract == executed
+
+
+def test_abstract_jacobian_of_an_empty_input_counts_the_value():
+    # Forward mode over n = 0 columns: "a Cost's counts are non-negative integers; tanh
+    # is -1" (the pass charged -1 times). The concrete Jacobian counts one evaluation.
+    f = lambda x: np.tanh(x) * 2                                         # noqa: E731
+    for mode in ("forward", "reverse"):
+        with costad.counting() as executed:
+            J = costad.jacobian(f, mode)(np.ones(0))
+        with costad.counting() as abstract:
+            A = costad.jacobian(f, mode)(costad.ShapeDtype((0,)))
+        assert (A.shape, A.dtype) == (J.shape, J.dtype) == ((0, 0), np.float64)
+        assert abstract == executed
+
+
+def test_abstract_reverse_jacobian_of_a_constant_output():
+    # f's output does not depend on x: the concrete Jacobian is zeros, the abstract one
+    # raised AbstractValueError (rows of no values were converted to arrays).
+    f = lambda x: np.ones(2)                                             # noqa: E731
+    with costad.counting() as executed:
+        J = costad.jacobian(f, "reverse")(np.ones(3))
+    with costad.counting() as abstract:
+        A = costad.jacobian(f, "reverse")(costad.ShapeDtype((3,)))
+    assert A.shape == J.shape == (2, 3)
+    assert abstract == executed
