@@ -298,8 +298,8 @@ def _fd(f, x, step, want_value):
                 x_plus = add(x_k, h)
                 taken = _step_taken(x_plus, x_k, h, leaves[j], k)
                 f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
-                check_repeated_pass(repeats, (f1,))
                 columns[j].append(div(sub(f1, f0), taken))
+                check_repeated_pass(repeats, (f1, columns[j][-1]))   # f0 reaches it too
     return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
 
 
