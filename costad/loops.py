@@ -111,6 +111,7 @@ class _ScanSpec:
         self.n_xs = n_xs
         self.consts = consts
         self.out_tree = out_tree                  # (carry, y) of one step
+        self.y_none = None                        # the first step's y is None
         self.n_y = 0 if out_tree is None else out_tree.children[1].num_leaves
         self.length = length
         self.checkpoints = checkpoints
@@ -127,20 +128,26 @@ class _ScanSpec:
 def _step_fn(spec: _ScanSpec):
     """The step as a function of (carry leaves, x leaves) returning (carry, y) leaves.
 
-    A y of None is no y at all (``()``: no leaves), so that the loop returns ys None, as
-    the plain loop does. Once the first step's structure is known (``spec.out_tree``),
-    every later step is checked against it: the loop's outputs are read leaf by leaf in
-    that structure, so a step returning another (a second y, a carry of another shape)
-    would otherwise be cut to it or stacked as it came, silently."""
+    The first run (`discover`'s) notes whether y is None; once the first step's structure
+    is known (``spec.out_tree``), every later step is checked against it: the loop's
+    outputs are read leaf by leaf in that structure, so a step returning another (a second
+    y, a y None at some steps only, a carry of another shape) would otherwise be cut to it
+    or stacked as it came, silently."""
     def body(carry_and_x):
         carry = spec.carry_tree.unflatten(carry_and_x[:spec.n_carry])
         x = spec.xs_tree.unflatten(carry_and_x[spec.n_carry:]) if spec.xs_tree else None
-        carry, y = _pair(spec.step(carry, x))
-        result = (carry, () if y is None else y)
-        if spec.out_tree is not None:
+        result = _pair(spec.step(carry, x))
+        if spec.out_tree is None:
+            spec.y_none = result[1] is None
+        else:
+            if (result[1] is None) != spec.y_none:
+                first = "None" if spec.y_none else "not None"
+                raise ShapeError(f"costad: scan's step returned y None at some steps only "
+                                 f"(at step 1 it is {first}); y must have one structure at "
+                                 f"every step")
             spec.out_tree.check_matches(tree_flatten(result, name="(carry, y)")[1],
-                                        "scan's step's (carry, y) at every step (y None "
-                                        "being no y)", "the first step's", "(carry, y)")
+                                        "scan's step's (carry, y) at every step",
+                                        "the first step's", "(carry, y)")
         return result
     return body
 
@@ -379,7 +386,10 @@ def scan(step: Callable, carry, xs=None, length: int | None = None, checkpoints=
             packed = apply(_scan, tuple(carry_leaves + xs_leaves + consts), {"spec": spec})
             outs = _outputs(packed, _body_tree(spec.n_carry + spec.n_y))
             new_carry = carry_tree.unflatten(outs[:spec.n_carry])
-            ys = out_tree.children[1].unflatten(outs[spec.n_carry:]) if spec.n_y else None
+            # A y of None is projected and stacked as before (the tape and its counts stay
+            # as they were), but the loop returns None, as the plain loop does.
+            ys = (out_tree.children[1].unflatten(outs[spec.n_carry:])
+                  if spec.n_y and not spec.y_none else None)
             return new_carry, ys
     return _plain_scan(step, carry, xs_leaves, xs_tree, l)
 
