@@ -16,7 +16,7 @@ from . import cost as _cost
 from .core import ShapeDtype, dtype_of, is_abstract, is_differentiated, shape_of, unboxed
 from .cost import repeated as cost_repeated
 from .errors import CostadError, InputTypeError, ShapeError
-from .gradients import grad, unit_tangent
+from .gradients import check_repeated_pass, grad, unit_tangent
 from .graph import Graph
 from .pipelines import (check_real_leaf, detached, make_jvp, make_vjp, one_like, tangent_leaves,
                         zeros_like_leaf)
@@ -47,12 +47,14 @@ def count(f: Callable, x) -> _cost.Cost:
 def counted(f: Callable) -> Callable:
     """``f`` made countable: inside a `counting()` block, ``counted(f)(x)`` evaluates ``f``
     on boxed inputs so that its plain NumPy operations are charged; outside one it is
-    ``f(x)`` at NumPy's own speed (what timings measure)."""
-    def counted_f(x):
+    ``f(x)`` at NumPy's own speed (what timings measure). ``f`` may take several
+    positional arguments, each boxed, and keyword arguments, passed as they are."""
+    def counted_f(*args, **kwargs):
         if not _cost.is_counting():
-            return f(x)                               # NumPy's own speed, any input
-        leaves, in_tree = tree_flatten(x, name="x")   # nothing is differentiated: any leaf
-        return boxing.call(f, leaves, in_tree)
+            return f(*args, **kwargs)                 # NumPy's own speed, any input
+        # nothing is differentiated: any leaf
+        leaves, in_tree = tree_flatten(args, name="args")
+        return boxing.call(lambda boxed: f(*boxed, **kwargs), leaves, in_tree)
     counted_f.__name__ = f"counted_{getattr(f, '__name__', 'f')}"
     return counted_f
 
@@ -115,8 +117,13 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
         x_shape = shape_of(leaf)
         n = int(np.prod(x_shape))
         if is_abstract(leaf):
+            if not n:                     # no column: the value alone, as below
+                value = boxing.call(f, leaves, in_tree)
+                return ShapeDtype(shape_of(value) + x_shape, dtype_of(value))
             with cost_repeated(n):
-                values, _, out_tree = push(unit_tangent(leaves, 0, 0))
+                values, tangents, out_tree = push(unit_tangent(leaves, 0, 0))
+                check_repeated_pass(n, list(values) + list(tangents),
+                                    "forward-mode Jacobian")
             value = _single_output(out_tree, values, "jacobian")
             return ShapeDtype(shape_of(value) + x_shape, dtype_of(value))
         columns, value = [], None
@@ -143,11 +150,24 @@ def jacobian(f: Callable, mode: str = "forward") -> Callable:
             raise
         out_shape = shape_of(value)
         m = int(np.prod(out_shape))
-        if is_abstract(value):
+        # An abstract input gives abstract rows, even where f's output is a constant
+        # that does not depend on it (a concrete value then, but rows of no values).
+        if is_abstract(value) or is_abstract(leaf):
+            seed = ShapeDtype(out_shape, dtype_of(value)) if out_shape else one_like(value)
             if m:
-                with cost_repeated(m):
-                    pullback(ShapeDtype(out_shape, dtype_of(value)) if out_shape
-                             else one_like(value))
+                # The first sweep, then one of the m - 1 others charged m - 1 times: a
+                # later sweep may cost more than the first (a checkpointed loop runs its
+                # forward sweep again), as the concrete rows do.
+                row = pullback(seed)
+                try:
+                    check_repeated_pass(m, [value] + tree_flatten(row)[0],
+                                        "reverse-mode Jacobian")
+                except CostadError:
+                    del pullback          # its tape holds f's constants read-only
+                    raise
+            if m > 1:
+                with cost_repeated(m - 1):
+                    pullback(seed)
             return ShapeDtype(out_shape + x_shape, dtype_of(leaf))
         rows = []
         for i in range(m):

@@ -85,9 +85,20 @@ def tree_cost(dims: Sequence[int], tree: Tree) -> int:
     """Scalar multiplications of the product of the chain ``dims`` parenthesized by ``tree``."""
     dims = _check_dims(dims)
 
+    k = len(dims) - 1
+
     def walk(t) -> tuple[int, int, int]:          # (first factor, last factor, cost)
-        if isinstance(t, int):
-            return t, t, 0
+        # A leaf is a factor index (a NumPy integer too, not a bool); a node is a pair.
+        # Anything else is refused here: indexing into it would fail as an IndexError,
+        # or recurse without end (a string's characters are strings).
+        if isinstance(t, numbers.Integral) and not isinstance(t, bool):
+            if not 0 <= t < k:
+                raise ValueError(f"costad.chain: {tree!r} names factor {t}; the chain has "
+                                 f"factors 0..{k - 1}")
+            return int(t), int(t), 0
+        if not isinstance(t, (tuple, list)) or len(t) != 2:
+            raise ValueError(f"costad.chain: {tree!r} is not a parenthesization: {t!r} is "
+                             f"neither a factor index nor a pair of sub-trees")
         (i, m, c1), (m2, j, c2) = walk(t[0]), walk(t[1])
         if m2 != m + 1:
             raise ValueError(f"costad.chain: {tree!r} is not a parenthesization of a chain")
@@ -149,18 +160,30 @@ def cost(dims: Sequence[int], order: str) -> int:
     A Python int: no overflow, however large the dims.
     """
     _check_order(order)
+    dims = _check_dims(dims)          # read once: an iterator would be empty the second time
     if order == "optimal":
         return optimal(dims)[0]
     return tree_cost(dims, parenthesize(dims, order))
 
 
+def _check_formula_args(n, R) -> None:
+    for name, value, low in (("n", n, 1), ("R", R, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"costad.chain: {name} must be an integer >= {low}, got "
+                             f"{value!r}")
+
+
 def left_cost_formula(n: int, R: int) -> int:
-    """The lecture's forward (left) cost for dims [n]*(R+1) + [1]: (R-1) n^3 + n^2."""
-    return (R - 1) * n ** 3 + n ** 2
+    """The lecture's forward (left) cost for dims [n]*(R+1) + [1]: (R-1) n^3 + n^2 for
+    R >= 1, and 0 for R = 0 (one factor, nothing to multiply; the formula alone would
+    give n^2 - n^3, a negative count)."""
+    _check_formula_args(n, R)
+    return (R - 1) * n ** 3 + n ** 2 if R else 0
 
 
 def right_cost_formula(n: int, R: int) -> int:
     """The lecture's backward (right) cost for dims [n]*(R+1) + [1]: R n^2."""
+    _check_formula_args(n, R)
     return R * n ** 2
 
 

@@ -112,6 +112,12 @@ class Cost:
         result._absorb(other)
         return result
 
+    def __radd__(self, other) -> "Cost":
+        """``0 + cost``: what ``sum(costs)`` starts from (any other number is refused)."""
+        if other.__class__ is int and other == 0:
+            return self + Cost()
+        return NotImplemented
+
     def __mul__(self, times: int) -> "Cost":
         """The cost of ``times`` identical repetitions (the peak is not multiplied)."""
         if not isinstance(times, int) or isinstance(times, bool):

@@ -111,16 +111,34 @@ def _passes(leaves: list):
         size = leaf_size(leaf)
         if size and is_abstract(leaf):
             if is_differentiated(leaf):
-                raise UnsupportedOperationError(
-                    "costad: an inner forward-mode or finite-difference derivative of an "
-                    "abstract input, inside another derivative, cannot be counted: the outer "
-                    "derivative differentiates each of the n passes that abstract counting "
-                    "runs once. Count it on a concrete input, or make the inner derivative "
-                    "reverse mode")
+                raise nested_abstract_passes()
             yield j, 0, size
         else:
             for k in range(size):
                 yield j, k, 1
+
+
+def nested_abstract_passes(what: str = "forward-mode or finite-difference derivative"
+                           ) -> UnsupportedOperationError:
+    """The refusal of a pass that stands for several (abstract counting) while an enclosing
+    derivative differentiates it."""
+    return UnsupportedOperationError(
+        f"costad: an inner {what} of an abstract input, inside another derivative, cannot "
+        "be counted: the outer derivative differentiates each of the n passes that "
+        "abstract counting runs once. Count it on a concrete input"
+        + ("" if what.startswith("reverse") else ", or make the inner derivative reverse "
+           "mode"))
+
+
+def check_repeated_pass(repeats: int, results,
+                        what: str = "forward-mode or finite-difference derivative") -> None:
+    """A pass run once and charged ``repeats`` times is exact only if no enclosing
+    derivative differentiates it. `_passes` refuses an input that an enclosing derivative
+    traces; a value f closes over (the weights W of ``grad(lambda W: ...)``) is found here,
+    in the pass's results, which then carry the enclosing derivative: its tape (or its
+    tangents) would hold one pass where there are ``repeats``, a count silently too low."""
+    if repeats > 1 and any(is_differentiated(r) for r in results if r is not None):
+        raise nested_abstract_passes(what)
 
 
 def _counted_as(repeats: int):
@@ -281,6 +299,7 @@ def _fd(f, x, step, want_value):
                 taken = _step_taken(x_plus, x_k, h, leaves[j], k)
                 f1 = _evaluate(f, _with_coordinate(leaves, j, k, x_plus), in_tree, leaves)
                 columns[j].append(div(sub(f1, f0), taken))
+                check_repeated_pass(repeats, (f1, columns[j][-1]))   # f0 reaches it too
     return f0, in_tree.unflatten(assemble(c, leaf) for c, leaf in zip(columns, leaves))
 
 
@@ -301,6 +320,7 @@ def _fd_central(f, x, step, want_value):
                 _check_output_precision(f_plus, leaves, step, "fd-central")
                 f_minus = _evaluate(f, _with_coordinate(leaves, j, k, x_minus), in_tree,
                                     leaves)
+                check_repeated_pass(repeats, (f_plus, f_minus))
                 columns[j].append(div(sub(f_plus, f_minus), span))
         f0 = None
         if want_value or f_plus is None:
@@ -319,6 +339,7 @@ def _forward(f, x, step, want_value):
     for j, k, repeats in _passes(leaves):
         with _counted_as(repeats):
             values, tangents, out_tree = push(unit_tangent(leaves, j, k))
+            check_repeated_pass(repeats, list(values) + list(tangents))
         value = out_tree.unflatten(values)
         check_scalar_output(value)
         columns[j].append(tangents[0])

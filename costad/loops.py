@@ -111,6 +111,7 @@ class _ScanSpec:
         self.n_xs = n_xs
         self.consts = consts
         self.out_tree = out_tree                  # (carry, y) of one step
+        self.y_none = None                        # the first step's y is None
         self.n_y = 0 if out_tree is None else out_tree.children[1].num_leaves
         self.length = length
         self.checkpoints = checkpoints
@@ -125,11 +126,29 @@ class _ScanSpec:
 
 
 def _step_fn(spec: _ScanSpec):
-    """The step as a function of (carry leaves, x leaves) returning (carry, y) leaves."""
+    """The step as a function of (carry leaves, x leaves) returning (carry, y) leaves.
+
+    The first run (`discover`'s) notes whether y is None; once the first step's structure
+    is known (``spec.out_tree``), every later step is checked against it: the loop's
+    outputs are read leaf by leaf in that structure, so a step returning another (a second
+    y, a y None at some steps only, a carry of another shape) would otherwise be cut to it
+    or stacked as it came, silently."""
     def body(carry_and_x):
         carry = spec.carry_tree.unflatten(carry_and_x[:spec.n_carry])
         x = spec.xs_tree.unflatten(carry_and_x[spec.n_carry:]) if spec.xs_tree else None
-        return _pair(spec.step(carry, x))
+        result = _pair(spec.step(carry, x))
+        if spec.out_tree is None:
+            spec.y_none = result[1] is None
+        else:
+            if (result[1] is None) != spec.y_none:
+                first = "None" if spec.y_none else "not None"
+                raise ShapeError(f"costad: scan's step returned y None at some steps only "
+                                 f"(at step 1 it is {first}); y must have one structure at "
+                                 f"every step")
+            spec.out_tree.check_matches(tree_flatten(result, name="(carry, y)")[1],
+                                        "scan's step's (carry, y) at every step",
+                                        "the first step's", "(carry, y)")
+        return result
     return body
 
 
@@ -175,6 +194,7 @@ class _ScanRun:
         self.ct_xs: list = [[None] * spec.length for _ in range(m)]
         self.ct_consts: list = [None] * len(spec.consts)
         self.ct_ys: list = []
+        self.swept = False                        # the reverse sweep has started
         # On abstract values every step has the same shape-only trace: each kind of step
         # evaluation is run once and its cost charged again for the others (exact, as for
         # the passes of finite differences). Not when an enclosing derivative traces them.
@@ -264,6 +284,15 @@ def _zeros_like(value):
 
 def _scan_vjp(ct, out, *args_and_needs, spec: _ScanSpec, residuals):
     run, executor, backward_actions = residuals
+    if run.swept:
+        # A pullback may be swept again (`costad.vjp`, a reverse Jacobian's m rows), but
+        # the schedule's reverse sweep consumes the snapshots and tapes its forward sweep
+        # left: run the forward sweep again from the loop's inputs (counted, as every
+        # recomputation is), then reverse that.
+        *values, needs = args_and_needs
+        _, (run, executor, backward_actions) = _scan_fwd(tuple(values), {"spec": spec},
+                                                         needs)
+    run.swept = True
     n = spec.n_carry
     ct = tuple(ct) if isinstance(ct, tuple) else (None,) * len(out)
     run.ct_carry = list(ct[:n])               # None: the final carry has no cotangent
@@ -357,7 +386,10 @@ def scan(step: Callable, carry, xs=None, length: int | None = None, checkpoints=
             packed = apply(_scan, tuple(carry_leaves + xs_leaves + consts), {"spec": spec})
             outs = _outputs(packed, _body_tree(spec.n_carry + spec.n_y))
             new_carry = carry_tree.unflatten(outs[:spec.n_carry])
-            ys = out_tree.children[1].unflatten(outs[spec.n_carry:]) if spec.n_y else None
+            # A y of None is projected and stacked as before (the tape and its counts stay
+            # as they were), but the loop returns None, as the plain loop does.
+            ys = (out_tree.children[1].unflatten(outs[spec.n_carry:])
+                  if spec.n_y and not spec.y_none else None)
             return new_carry, ys
     return _plain_scan(step, carry, xs_leaves, xs_tree, l)
 
@@ -379,8 +411,19 @@ def _plain_scan(step, carry, xs_leaves: list, xs_tree, l: int):
         ys.append(y)
     if all(y is None for y in ys):
         return carry, None
-    y_leaves = [tree_flatten(y, name="y")[0] for y in ys]
-    y_tree = tree_flatten(ys[0], name="y")[1]
+    # The ys are stacked leaf by leaf in the first step's structure: a step whose y has
+    # another (None, a second leaf, another shape) would be cut to it or stacked into an
+    # array of objects, silently.
+    y_leaves, y_trees = zip(*(tree_flatten(y, name="y") for y in ys))
+    y_tree = y_trees[0]
+    for i, (y, tree) in enumerate(zip(ys, y_trees)):
+        if (y is None) != (ys[0] is None):
+            raise ShapeError(f"costad: scan's step returned y None at step "
+                             f"{1 if y is None else i + 1} and not at step "
+                             f"{i + 1 if y is None else 1}; y must have one structure at "
+                             f"every step")
+        y_tree.check_matches(tree, f"scan's step's y at step {i + 1}", "the first step's y",
+                             "y")
     stacked = [stack([leaves[k] for leaves in y_leaves], axis=0)
                for k in range(y_tree.num_leaves)]
     return carry, y_tree.unflatten(stacked)
@@ -425,13 +468,19 @@ _remat = Primitive(
 def checkpoint(f: Callable) -> Callable:
     """``f`` whose interior is not stored by reverse mode: the backward sweep runs ``f``
     again (counted) to differentiate it. Under forward mode and finite differences, and
-    outside any derivative, it is ``f`` itself."""
-    def checkpointed(*args):
+    outside any derivative, it is ``f`` itself. Keyword arguments reach ``f`` as part of
+    its closure (a traced one is found there, as any value the closure refers to)."""
+    def checkpointed(*args, **kwargs):
+        body = f
+        if kwargs:
+            def body(*positional):
+                return f(*positional, **kwargs)
+            body.__name__ = getattr(f, "__name__", "f")
         leaves, in_tree = tree_flatten(args, name="args")
-        consts, out_tree = discover(f, leaves, in_tree)
+        consts, out_tree = discover(body, leaves, in_tree)
         if not isinstance(handler(leaves + consts), ReverseTrace):
-            return f(*args)
-        spec = _RematSpec(f, in_tree, len(leaves), consts, out_tree)
+            return f(*args, **kwargs)
+        spec = _RematSpec(body, in_tree, len(leaves), consts, out_tree)
         packed = apply(_remat, tuple(leaves + consts), {"spec": spec})
         return _outputs(packed, out_tree)
 

@@ -180,6 +180,11 @@ def _leaf_dtype(leaf):
 
 def tree_unflatten(tree: TreeDef, leaves) -> Any:
     """Rebuild the structure ``tree`` from its leaves."""
+    if not isinstance(tree, TreeDef):
+        # The leaves first (JAX's order is the same as ours, but a slip is easy) would
+        # end in an AttributeError about ``unflatten``.
+        raise TypeError(f"costad: tree_unflatten(tree, leaves) takes the TreeDef that "
+                        f"tree_flatten returned first, got a {type(tree).__name__}")
     return tree.unflatten(leaves)
 
 

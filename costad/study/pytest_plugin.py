@@ -11,9 +11,15 @@ arguments given. ``costad bench-compare`` then gates on the counts.
 """
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
-__all__ = ["attach_counts", "counted_benchmark"]
+__all__ = ["attach_counts", "counted_benchmark", "CountedBenchmarkWarning"]
+
+
+class CountedBenchmarkWarning(UserWarning):
+    """A benchmark whose counted call reached no costad operation (its counts are 0)."""
 
 
 def attach_counts(benchmark, fn, *args, **info):
@@ -21,6 +27,13 @@ def attach_counts(benchmark, fn, *args, **info):
     from costad import counting
     with counting() as c:
         fn(*args)
+    if not c.calls:
+        # Plain NumPy code never reaches costad: its count would be recorded as 0, a
+        # number the gate would then guard as if it were the function's.
+        warnings.warn(f"counted_benchmark: {getattr(fn, '__name__', 'fn')}(...) applied "
+                      "no operation costad sees, so its counts are 0; wrap plain NumPy "
+                      "code in costad.counted(fn) to count it", CountedBenchmarkWarning,
+                      stacklevel=3)
     benchmark.extra_info.update(info)
     benchmark.extra_info["count_total"] = c.total
     for kind, n in sorted(c.by_op.items()):
