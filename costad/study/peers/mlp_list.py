@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from costad import count, counting, value_and_grad
+from costad import count, counting
 from costad.functions import mlp_backprop, mlp_classifier_problem, mlp_loss
 
 from ..measure import sample
@@ -83,10 +83,7 @@ def _prepare(tool: Adapter, params: list, X: np.ndarray, Y: np.ndarray) -> Prepa
     """The tool's f and f+grad on the case (the loss defined once, over its namespace)."""
     if isinstance(tool, HandAdapter):
         return Prepared(f=lambda: mlp_loss(params, X, Y), fg=lambda: mlp_backprop(params, X, Y))
-    if isinstance(tool, CostadAdapter):
-        vg = value_and_grad(lambda p: mlp_loss(p, X, Y))
-        return Prepared(f=lambda: mlp_loss(params, X, Y), fg=lambda: vg(params))
-    xp = tool.namespace()
+    xp = tool.namespace()                 # costad's is NumPy: f is the plain NumPy loss
     data = xp.asarray(X), xp.asarray(Y)
 
     def loss(p):
